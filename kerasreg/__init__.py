@@ -1,0 +1,23 @@
+"""kerasreg: regularizations and practical tricks for Keras 3.
+
+The layers are imported at once (they are registered for `.keras` loading
+with `safe_mode=True`); every other module loads on first use, so
+`import kerasreg` costs little beyond `import keras`.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY_MODULES = ("augment", "callbacks", "curves", "datasets", "grading", "inference",
+                 "models", "report", "transfer", "tta", "tuning")
+
+
+def __getattr__(name):
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"kerasreg.{name}")
+    raise AttributeError(f"module 'kerasreg' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY_MODULES))

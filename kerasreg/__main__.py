@@ -1,0 +1,49 @@
+"""Command line: `python -m kerasreg labs | lectures [NAMES...]`.
+
+Runs the notebooks headless on the embedded offline data, writes the
+executed copies and `summary.md` under `build/<folder>/`, prints the
+summary and exits non-zero when a notebook failed.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from kerasreg import notebooks
+
+
+def main(argv=None):
+    """Entry point of `python -m kerasreg` and of the `kerasreg` script."""
+    parser = argparse.ArgumentParser(prog="python -m kerasreg", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for folder in ("labs", "lectures"):
+        command = commands.add_parser(folder, help=f"execute the notebooks of {folder}/")
+        command.add_argument("names", nargs="*", help="notebooks to run (default: all)")
+        command.add_argument("--root", default=".", help="repository root (default: .)")
+        command.add_argument("--inplace", action="store_true",
+                             help="store the outputs back into the source notebooks")
+        command.add_argument("--cell-timeout", type=int, default=300, metavar="SECONDS")
+    arguments = parser.parse_args(argv)
+    return _run_folder(arguments)
+
+
+def _run_folder(arguments):
+    root = Path(arguments.root)
+    folder = root / arguments.command
+    if not folder.is_dir():
+        sys.exit(f"No {arguments.command}/ folder under {root.resolve()}: "
+                 "run from the repository root or pass --root.")
+    try:
+        paths = notebooks.find_notebooks(folder, arguments.names)
+    except ValueError as error:
+        sys.exit(str(error))
+    output_folder = root / "build" / arguments.command
+    results = notebooks.run_notebooks(paths, output_folder, arguments.inplace,
+                                      arguments.cell_timeout)
+    print((output_folder / "summary.md").read_text())
+    print(f"Executed notebooks and summary: {output_folder}/")
+    return 0 if all(result.passed for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

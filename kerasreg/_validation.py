@@ -1,0 +1,64 @@
+"""Argument checks shared by every public constructor and helper.
+
+One template for every message, as in Keras:
+"`rate` must be a float in [0, 1). Received: rate=1.5".
+"""
+
+import numbers
+
+
+def fail(name, requirement, value):
+    """Raise the toolkit's one `ValueError` template.
+
+    Args:
+        name: the argument's name.
+        requirement: what a valid value is, e.g. "a float in [0, 1)".
+        value: the value received.
+    """
+    raise ValueError(f"`{name}` must be {requirement}. Received: {name}={value!r}")
+
+
+def check_number(name, value, low=None, high=None, low_open=False, high_open=False,
+                 integer=False):
+    """Check that `value` is a real number (an int when `integer`) in a range.
+
+    `low`/`high` of None mean unbounded; `*_open` excludes the bound.
+
+    Returns:
+        The value, unchanged.
+
+    Example:
+    >>> check_number("rate", 0.5, 0, 1, high_open=True)
+    0.5
+    """
+    kind = "an integer" if integer else "a number"
+    valid_type = isinstance(value, numbers.Integral if integer else numbers.Real)
+    if isinstance(value, bool) or not valid_type:
+        fail(name, f"{kind} {_interval(low, high, low_open, high_open)}".rstrip(), value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high or value != value:  # value != value catches NaN
+        fail(name, f"{kind} {_interval(low, high, low_open, high_open)}", value)
+    return value
+
+
+def check_choice(name, value, choices):
+    """Check that `value` is one of `choices`.
+
+    Example:
+    >>> check_choice("mode", "batch", ("batch", "sample"))
+    'batch'
+    """
+    if value not in choices:
+        fail(name, "one of " + ", ".join(repr(c) for c in choices), value)
+    return value
+
+
+def _interval(low, high, low_open, high_open):
+    if low is None and high is None:
+        return ""
+    if high is None:
+        return f"{'>' if low_open else '>='} {low}"
+    if low is None:
+        return f"{'<' if high_open else '<='} {high}"
+    return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"

@@ -1,0 +1,90 @@
+"""The lab runner, and the conventions every lab and lecture notebook follows."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from kerasreg import notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+ALL_NOTEBOOKS = sorted(ROOT.glob("labs/*.ipynb")) + sorted(ROOT.glob("lectures/*.ipynb"))
+BADGE = re.compile(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/main/"
+                   r"(?P<path>[\w/.-]+\.ipynb)")
+
+
+def _write_notebook(path, *sources):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def lab_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("project")
+    (folder / "labs").mkdir()
+    _write_notebook(folder / "labs" / "a_good.ipynb",
+                    "from kerasreg.report import record",
+                    "record('answer', 42.0)")
+    _write_notebook(folder / "labs" / "b_bad.ipynb",
+                    "x = 1",
+                    "raise RuntimeError('broken on purpose')",
+                    "never = 'reached'")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cli_run(lab_folder):
+    return subprocess.run([sys.executable, "-m", "kerasreg", "labs", "--root", str(lab_folder)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_runner_exits_non_zero_when_a_lab_fails(cli_run):
+    assert cli_run.returncode == 1
+
+
+def test_runner_summary_has_a_row_per_lab_with_status_and_figures(cli_run, lab_folder):
+    summary = (lab_folder / "build" / "labs" / "summary.md").read_text()
+    assert "| a_good | passed |" in summary and "answer = 42.0" in summary
+    assert "| b_bad | FAILED (cell 1: RuntimeError: broken on purpose) |" in summary
+
+
+def test_runner_writes_executed_copies_and_keeps_running_after_a_failure(cli_run, lab_folder):
+    executed = nbformat.read(lab_folder / "build" / "labs" / "a_good.ipynb", as_version=4)
+    assert executed.cells[1].outputs
+    source = nbformat.read(lab_folder / "labs" / "a_good.ipynb", as_version=4)
+    assert not source.cells[1].outputs
+
+
+def test_runner_rejects_unknown_names(lab_folder):
+    with pytest.raises(ValueError, match=r"`names` must be notebooks of .*a_good, b_bad"):
+        notebooks.find_notebooks(lab_folder / "labs", ["c_missing"])
+
+
+def test_find_notebooks_accepts_stems_and_paths(lab_folder):
+    found = notebooks.find_notebooks(lab_folder / "labs", ["labs/b_bad.ipynb", "a_good"])
+    assert [path.stem for path in found] == ["b_bad", "a_good"]
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_badge_points_to_its_own_path(path):
+    notebook = nbformat.read(path, as_version=4)
+    badges = [match["path"] for cell in notebook.cells if cell.cell_type == "markdown"
+              for match in BADGE.finditer(cell.source)]
+    assert badges == [str(path.relative_to(ROOT))]
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_follows_the_lab_conventions(path):
+    notebook = nbformat.read(path, as_version=4)
+    assert notebook.metadata.get("accelerator") == "GPU"
+    parameters = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(parameters) == 1 and "ONLINE = False" in parameters[0].source
+    counts = [cell.execution_count for cell in notebook.cells if cell.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), "stored outputs must come from one clean run"
+    assert str(ROOT) not in json.dumps(notebook), "outputs must not hold this machine's paths"

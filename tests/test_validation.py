@@ -1,0 +1,25 @@
+import pytest
+
+from kerasreg._validation import check_choice, check_number
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, float("nan"), "0.5", True, None])
+def test_check_number_names_argument_value_and_range(value):
+    with pytest.raises(ValueError) as error:
+        check_number("rate", value, 0, 1, high_open=True)
+    assert str(error.value) == f"`rate` must be a number in [0, 1). Received: rate={value!r}"
+
+
+def test_check_number_requires_integers_when_asked():
+    with pytest.raises(ValueError, match=r"`groups` must be an integer >= 1. Received: groups=2.5"):
+        check_number("groups", 2.5, 1, integer=True)
+
+
+def test_check_number_accepts_the_closed_bounds():
+    assert check_number("p", 1, 0, 1, low_open=True) == 1
+
+
+def test_check_choice_lists_the_valid_values():
+    with pytest.raises(ValueError, match="`mode` must be one of 'batch', 'sample'. "
+                                         "Received: mode='row'"):
+        check_choice("mode", "row", ("batch", "sample"))
