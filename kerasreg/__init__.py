@@ -7,6 +7,8 @@ with `safe_mode=True`); every other module loads on first use, so
 
 import importlib
 
+from kerasreg import layers  # noqa: F401  (registers the layers for load_model)
+
 __version__ = "0.1.0"
 
 _LAZY_MODULES = ("augment", "callbacks", "curves", "datasets", "grading", "inference",

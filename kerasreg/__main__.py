@@ -1,8 +1,10 @@
-"""Command line: `python -m kerasreg labs | lectures [NAMES...]`.
+"""Command line of kerasreg.
 
-Runs the notebooks headless on the embedded offline data, writes the
-executed copies and `summary.md` under `build/<folder>/`, prints the
-summary and exits non-zero when a notebook failed.
+`python -m kerasreg labs | lectures [NAMES...]` runs the notebooks headless
+on the embedded offline data, writes the executed copies and `summary.md`
+under `build/<folder>/`, prints the summary and exits non-zero when a
+notebook failed. `python -m kerasreg student SRC DST` writes the student
+versions of solution notebooks (one file or a whole folder).
 """
 
 import argparse
@@ -23,7 +25,14 @@ def main(argv=None):
         command.add_argument("--inplace", action="store_true",
                              help="store the outputs back into the source notebooks")
         command.add_argument("--cell-timeout", type=int, default=300, metavar="SECONDS")
+    student = commands.add_parser("student", help="write student versions of notebooks")
+    student.add_argument("source", help="a solution notebook or a folder of them")
+    student.add_argument("destination", help="output notebook or folder")
     arguments = parser.parse_args(argv)
+    if arguments.command == "student":
+        for path in notebooks.write_student_versions(arguments.source, arguments.destination):
+            print(f"wrote {path}")
+        return 0
     return _run_folder(arguments)
 
 

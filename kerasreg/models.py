@@ -9,6 +9,7 @@ output is class probabilities (softmax, float32 even under mixed precision).
 import keras
 
 from kerasreg._validation import check_choice, check_number, fail
+from kerasreg.layers import GroupNorm, InstanceNorm, StochasticDepth, linear_survival
 
 NORMS = ("batch", "group", "layer", "instance", None)
 
@@ -114,7 +115,8 @@ def resnet(depth=20, width=16, norm="batch", dropout=0.0, stochastic_depth=None,
             `kerasreg.layers.StochasticDepth`. Defaults to `"batch"`.
         input_shape: image shape. Defaults to `(32, 32, 3)`.
         num_classes: number of classes. Defaults to `10`.
-        seed: seed of the stochastic-depth draws. Defaults to `None`.
+        seed: seed of the stochastic-depth draws; block `l` uses `seed + l`,
+            so the blocks draw independently. Defaults to `None`.
         name: model name. Defaults to `"resnet{depth}"`.
 
     Returns:
@@ -142,7 +144,8 @@ def resnet(depth=20, width=16, norm="batch", dropout=0.0, stochastic_depth=None,
     for block in range(3 * blocks_per_stage):
         stage, index = divmod(block, blocks_per_stage)
         x = _basic_block(x, width * 2 ** stage, 2 if (stage and not index) else 1, norm,
-                         survival[block], stochastic_depth_mode, seed)
+                         survival[block], stochastic_depth_mode,
+                         None if seed is None else seed + block)
     x = keras.layers.GlobalAveragePooling2D()(x)
     if dropout:
         x = keras.layers.Dropout(dropout)(x)
@@ -154,9 +157,9 @@ def normalization(norm, channels):
 
     "batch" is `BatchNormalization`; "layer" normalizes over (H, W, C)
     with one scale per channel (the lecture's layer norm for convolutions,
-    `GroupNormalization(groups=1)`); "group" uses up to 32 groups (the
-    largest divisor of `channels` not above 32); "instance" normalizes each
-    channel over (H, W); `None` is the identity.
+    `GroupNorm(groups=1)`); "group" uses up to 32 groups (the largest
+    divisor of `channels` not above 32); "instance" normalizes each channel
+    over (H, W) (`InstanceNorm`); `None` is the identity.
 
     Args:
         norm: one of `NORMS`.
@@ -174,9 +177,11 @@ def normalization(norm, channels):
         return keras.layers.BatchNormalization()
     if norm is None:
         return keras.layers.Identity()
-    groups = {"layer": 1, "instance": channels,
-              "group": max(g for g in range(1, 33) if channels % g == 0)}[norm]
-    return keras.layers.GroupNormalization(groups=groups)
+    if norm == "instance":
+        return InstanceNorm()
+    if norm == "layer":
+        return GroupNorm(groups=1)
+    return GroupNorm(groups=max(g for g in range(1, 33) if channels % g == 0))
 
 
 def _basic_block(x, channels, stride, norm, survival_probability, mode, seed):
@@ -192,8 +197,6 @@ def _basic_block(x, channels, stride, norm, survival_probability, mode, seed):
         shortcut = _conv_norm(x, channels, stride, norm, kernel_size=1)
         x = keras.layers.Add()([shortcut, branch(x)])
     elif survival_probability < 1:
-        from kerasreg.layers import StochasticDepth
-
         x = StochasticDepth(branch, survival_probability, mode=mode, seed=seed)(x)
     else:
         x = keras.layers.Add()([x, branch(x)])
@@ -203,8 +206,6 @@ def _basic_block(x, channels, stride, norm, survival_probability, mode, seed):
 def _block_survival(num_blocks, final_survival):
     if final_survival is None:
         return [1.0] * num_blocks
-    from kerasreg.layers import linear_survival
-
     return linear_survival(num_blocks, final_survival)
 
 

@@ -150,3 +150,86 @@ def write_summary(results, path):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(text)
     return text
+
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+def strip_solution(source):
+    """Replace each nbgrader solution region of a cell's source by the stub.
+
+    The stub keeps the indentation of the `### BEGIN SOLUTION` line, so a
+    solution inside a function body becomes that function's body.
+
+    Example:
+    >>> print(strip_solution("def f(x):\\n    ### BEGIN SOLUTION\\n    return x\\n    ### END SOLUTION"))
+    def f(x):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+    """
+    lines, inside = [], False
+    for line in source.splitlines():
+        if line.strip() == BEGIN_SOLUTION:
+            indent = line[:len(line) - len(line.lstrip())]
+            lines += [indent + stub_line for stub_line in STUB.splitlines()]
+            inside = True
+        elif line.strip() == END_SOLUTION:
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def student_version(notebook):
+    """The student version of a solution notebook (nbgrader conventions).
+
+    Solution regions become stubs, outputs and execution counts are
+    cleared, and the cells that now fail on purpose (the checks, tagged
+    `test`, from the first stub on) are tagged `raises-exception`, so nbval
+    runs the student version too. Labs use an exercise's answer only in its
+    check, so nothing else fails.
+
+    Args:
+        notebook: an `nbformat.NotebookNode` holding solution regions.
+
+    Returns:
+        A new `NotebookNode`.
+    """
+    import copy
+
+    student = copy.deepcopy(notebook)
+    stubbed = False
+    for cell in student.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs, cell.execution_count = [], None
+        if BEGIN_SOLUTION in cell.source:
+            cell.source = strip_solution(cell.source)
+            stubbed = True
+        tags = cell.metadata.setdefault("tags", [])
+        if stubbed and "test" in tags and "raises-exception" not in tags:
+            tags.append("raises-exception")
+    return student
+
+
+def write_student_versions(source, destination):
+    """Write student versions of one notebook or of every notebook in a folder.
+
+    Args:
+        source: a solution notebook or a folder of them.
+        destination: the output notebook, or a folder for a folder source.
+
+    Returns:
+        The list of written paths.
+    """
+    import nbformat
+
+    source, destination = Path(source), Path(destination)
+    pairs = ([(path, destination / path.name) for path in sorted(source.glob("*.ipynb"))]
+             if source.is_dir() else [(source, destination)])
+    for path, target in pairs:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(student_version(nbformat.read(path, as_version=4)), target)
+    return [target for _, target in pairs]

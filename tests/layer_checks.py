@@ -8,6 +8,7 @@ import textwrap
 
 import keras
 import numpy as np
+import pytest
 
 
 def assert_save_load_roundtrip(layer, x, tmp_path):
@@ -41,8 +42,12 @@ def assert_runs_mirrored(layer_expression, input_shape):
     """Train one epoch of a model holding `layer_expression` on two logical CPUs.
 
     Runs in a subprocess: logical devices must be configured before
-    TensorFlow initializes its devices.
+    TensorFlow initializes its devices. Under another backend the test is
+    skipped: MirroredStrategy is TensorFlow's (tests/test_distribution.py
+    covers JAX's data parallelism).
     """
+    if keras.config.backend() != "tensorflow":
+        pytest.skip("tf.distribute.MirroredStrategy needs the TensorFlow backend")
     code = textwrap.dedent(f"""
         import numpy as np, tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from kerasreg import models
+from kerasreg.layers import GroupNorm, InstanceNorm, StochasticDepth
 
 
 def test_mlp_places_dropout_on_inputs_and_after_each_hidden_layer():
@@ -31,8 +32,8 @@ def test_builders_output_probabilities():
 
 
 @pytest.mark.parametrize("norm, layer_type", [
-    ("batch", keras.layers.BatchNormalization), ("group", keras.layers.GroupNormalization),
-    ("layer", keras.layers.GroupNormalization), ("instance", keras.layers.GroupNormalization),
+    ("batch", keras.layers.BatchNormalization), ("group", GroupNorm),
+    ("layer", GroupNorm), ("instance", InstanceNorm),
 ])
 def test_small_cnn_uses_the_chosen_normalization(norm, layer_type):
     model = models.small_cnn((8, 8, 1), 10, filters=(8, 16), norm=norm)
@@ -40,9 +41,16 @@ def test_small_cnn_uses_the_chosen_normalization(norm, layer_type):
 
 
 @pytest.mark.parametrize("norm, channels, groups", [("layer", 48, 1), ("group", 48, 24),
-                                                    ("group", 64, 32), ("instance", 48, 48)])
+                                                    ("group", 64, 32)])
 def test_normalization_picks_the_groups_of_each_scheme(norm, channels, groups):
     assert models.normalization(norm, channels).groups == groups
+
+
+def test_resnet_with_instance_norm_normalizes_each_channel():
+    model = models.resnet(depth=8, width=4, norm="instance", input_shape=(8, 8, 1))
+    instance_norms = [layer for layer in model.layers if isinstance(layer, InstanceNorm)]
+    assert instance_norms and all(layer.groups == layer.gamma.shape[0]
+                                  for layer in instance_norms)
 
 
 def test_resnet_has_six_n_plus_two_weighted_layers():
@@ -80,3 +88,9 @@ def test_mlp_rejects_a_bad_dropout_rate():
     with pytest.raises(ValueError, match=r"`dropout` must be a number in \[0, 1\). "
                                          r"Received: dropout=-0.1"):
         models.mlp((4,), 3, dropout=-0.1)
+
+
+def test_resnet_gives_each_stochastic_depth_block_its_own_seed():
+    model = models.resnet(depth=14, width=4, input_shape=(8, 8, 1), stochastic_depth=0.5, seed=7)
+    seeds = [layer.seed for layer in model.layers if isinstance(layer, StochasticDepth)]
+    assert len(seeds) == len(set(seeds)) == 4

@@ -1,0 +1,5 @@
+"""Keras layers for the lecture's regularizations (all registered as `kerasreg>Name`)."""
+
+from kerasreg.layers.dropout import MCDropout, VanillaDropout, vanilla_dropout
+from kerasreg.layers.normalization import GroupNorm, InstanceNorm, group_norm
+from kerasreg.layers.stochastic_depth import StochasticDepth, drop_path, linear_survival
