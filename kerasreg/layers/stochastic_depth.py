@@ -60,7 +60,7 @@ def drop_path(inputs, survival_probability, rescale=True, seed=None):
     gate = ops.cast(keep, inputs.dtype)
     if rescale:
         gate = gate / ops.cast(survival_probability, inputs.dtype)
-    return inputs * gate
+    return ops.multiply(inputs, gate)  # also for NumPy inputs under the torch backend
 
 
 @keras.saving.register_keras_serializable(package="kerasreg")
