@@ -19,7 +19,7 @@ def record(name, value, digits=4):
 
     Args:
         name: short snake_case name, e.g. `"val_accuracy"`.
-        value: a number (rounded to `digits`) or a short string.
+        value: an integer, a float (rounded to `digits`) or a short string.
         digits: decimals kept for floats. Defaults to `4`.
 
     Returns:
@@ -32,7 +32,9 @@ def record(name, value, digits=4):
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"`name` must be a non-empty string. Received: name={name!r}")
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
         value = round(float(value), digits)
     elif not isinstance(value, str):
         raise ValueError(f"`value` must be a number or a string. Received: value={value!r}")

@@ -1,4 +1,5 @@
 import nbformat
+import numpy as np
 import pytest
 
 from kerasreg import report
@@ -8,6 +9,11 @@ def test_record_rounds_floats_and_keeps_them(capsys):
     assert report.record("val_accuracy", 0.912345) == 0.9123
     assert report.recorded["val_accuracy"] == 0.9123
     assert capsys.readouterr().out == "val_accuracy = 0.9123\n"
+
+
+def test_record_keeps_integers_integral():
+    assert report.record("best_epoch", np.int64(6)) == 6
+    assert isinstance(report.recorded["best_epoch"], int)
 
 
 @pytest.mark.parametrize("name, value, argument", [("", 1.0, "name"), ("x", [1, 2], "value"),
