@@ -78,6 +78,9 @@ def execute_notebook(path, output_path, kernel_log, cell_timeout=300, progress=N
     failed_cell = []
     client = nbclient.NotebookClient(
         notebook, timeout=cell_timeout, kernel_name="python3", record_timing=False,
+        # Output written straight to the process's file descriptors (C++
+        # library logs) goes to `kernel_log`, not into the notebook.
+        extra_arguments=["--IPKernelApp.capture_fd_output=False"],
         resources={"metadata": {"path": str(Path(path).parent)}},
         on_cell_executed=lambda **_: progress and progress.update(),
         on_cell_error=lambda cell_index, **_: failed_cell.append(cell_index))

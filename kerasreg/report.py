@@ -7,7 +7,7 @@ figures: `python -m kerasreg labs` reads them back with `read_records`.
 """
 
 import numbers
-import warnings
+import sys
 
 MIME_TYPE = "application/vnd.kerasreg.record+json"
 
@@ -71,9 +71,9 @@ def check_accelerator():
 
     backend = keras.config.backend()
     accelerators = _accelerators(backend)
-    if not accelerators:
-        warnings.warn("No GPU found: running on the CPU. On Colab choose "
-                      "Runtime > Change runtime type > GPU.", stacklevel=2)
+    if not accelerators:  # a warning on stderr, without a traceback path
+        print("Warning: no GPU found, running on the CPU. On Colab choose "
+              "Runtime > Change runtime type > GPU.", file=sys.stderr)
     return (f"Keras {keras.__version__}, backend {backend}, "
             f"GPU: {', '.join(accelerators) or 'none'}")
 
