@@ -49,7 +49,9 @@ def check_choice(name, value, choices):
     >>> check_choice("mode", "batch", ("batch", "sample"))
     'batch'
     """
-    if value not in choices:
+    # 1 is not taken for True, nor True for 1.
+    if not any(value == choice and isinstance(value, bool) == isinstance(choice, bool)
+               for choice in choices):
         fail(name, "one of " + ", ".join(repr(c) for c in choices), value)
     return value
 

@@ -23,3 +23,8 @@ def test_check_choice_lists_the_valid_values():
     with pytest.raises(ValueError, match="`mode` must be one of 'batch', 'sample'. "
                                          "Received: mode='row'"):
         check_choice("mode", "row", ("batch", "sample"))
+
+
+def test_check_choice_does_not_take_one_for_true():
+    with pytest.raises(ValueError, match="Received: scale_at_test=1"):
+        check_choice("scale_at_test", 1, (True, False))

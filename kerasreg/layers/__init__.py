@@ -3,3 +3,4 @@
 from kerasreg.layers.dropout import MCDropout, VanillaDropout, vanilla_dropout
 from kerasreg.layers.normalization import GroupNorm, InstanceNorm, group_norm
 from kerasreg.layers.stochastic_depth import StochasticDepth, drop_path, linear_survival
+from kerasreg.layers.whitening import PCAWhitening, pca, whitening_matrix
