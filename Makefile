@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BACKENDS := $(VENV)/.backends
+# Layer tests that also run under the JAX and PyTorch backends.
+BACKEND_TESTS := $(wildcard tests/test_dropout.py tests/test_stochastic_depth.py \
+	tests/test_normalization.py tests/test_augmentation.py tests/test_augment.py \
+	tests/test_tta.py tests/test_whitening.py tests/test_inference.py)
 
 .PHONY: labs lectures test benchmarks clean
 
@@ -14,14 +19,21 @@ $(STAMP): requirements.txt pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -r requirements.txt -e .
 	touch $(STAMP)
 
+$(BACKENDS): requirements-backends.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-backends.txt
+	touch $(BACKENDS)
+
 labs: $(STAMP)
 	$(PY) -m kerasreg labs
 
 lectures: $(STAMP)
 	$(PY) -m kerasreg lectures
 
-test: $(STAMP)
+test: $(STAMP) $(BACKENDS)
 	$(PY) -m pytest
+	for backend in jax torch; do \
+		KERAS_BACKEND=$$backend $(PY) -m pytest -q $(BACKEND_TESTS) || exit 1; \
+	done
 
 benchmarks: $(STAMP)
 	cd benchmarks && for script in bench_*.py; do ../$(PY) $$script || exit 1; done
