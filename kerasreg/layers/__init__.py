@@ -1,5 +1,8 @@
 """Keras layers for the lecture's regularizations (all registered as `kerasreg>Name`)."""
 
+from kerasreg.layers.augmentation import (Cutout, Dequantize, RandomLensDistortion,
+                                          RandomScaleCrop, cutout, fill_boxes, lens_distortion,
+                                          resized_shape, scale_crop)
 from kerasreg.layers.dropout import MCDropout, VanillaDropout, vanilla_dropout
 from kerasreg.layers.normalization import GroupNorm, InstanceNorm, group_norm
 from kerasreg.layers.stochastic_depth import StochasticDepth, drop_path, linear_survival

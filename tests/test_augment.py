@@ -1,0 +1,324 @@
+"""Tests for kerasreg.augment: mix_batch (mixup, CutMix), pipeline, label_preservation.
+
+References: NumPy blends and slicing for the mixing functions, SciPy's
+Beta distribution for the lambdas (Kolmogorov-Smirnov distance below its
+1% critical value 1.63 / sqrt(n)), scikit-learn's digits for the label
+check. Mixed values are compared within 1e-6 (float32 round-off).
+"""
+
+import doctest
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import scipy.stats
+
+import kerasreg.augment
+from kerasreg.augment import (STEPS, AugmentationPipeline, cutmix, cutmix_parameters,
+                              label_preservation, mix_batch, mixup, mixup_parameters,
+                              pipeline, soft_labels)
+from kerasreg.datasets import load_digits
+from kerasreg.layers.augmentation import Cutout, RandomScaleCrop
+from tests.layer_checks import assert_save_load_roundtrip
+
+NUM_CLASSES = 16
+
+
+def _numpy(tensor):
+    return keras.ops.convert_to_numpy(tensor)
+
+
+def _constant_images(batch=NUM_CLASSES, size=(6, 8)):
+    """Image i is filled with the value i + 1: a mixed pixel tells its sources."""
+    values = np.arange(1, batch + 1, dtype="float32")
+    return np.broadcast_to(values[:, None, None, None], (batch,) + size + (1,)).copy()
+
+
+def _random_batch(batch=8, seed=1):
+    rng = np.random.default_rng(seed)
+    return (rng.random((batch, 6, 8, 3)).astype("float32"),
+            np.eye(4, dtype="float32")[rng.integers(0, 4, batch)])
+
+
+# mixup and CutMix with fixed parameters --------------------------------------------
+
+def test_mixup_blends_images_and_labels_with_the_same_lambda():
+    images, labels = _random_batch()
+    lambdas, permutation = np.linspace(0, 1, 8).astype("float32"), np.array([3, 0, 1, 2, 7, 6,
+                                                                              5, 4])
+    mixed_images, mixed_labels = (_numpy(t) for t in mixup(images, labels, lambdas, permutation))
+    weights = lambdas[:, None, None, None]
+    np.testing.assert_allclose(mixed_images,
+                               weights * images + (1 - weights) * images[permutation], atol=1e-6)
+    np.testing.assert_allclose(mixed_labels, lambdas[:, None] * labels
+                               + (1 - lambdas[:, None]) * labels[permutation], atol=1e-6)
+
+
+def test_cutmix_pastes_the_clipped_box_from_the_partner():
+    images, labels = _random_batch(3)
+    corners, sizes = np.array([[-2, 5], [1, 2], [4, -3]]), np.array([[4, 6], [3, 3], [5, 5]])
+    permutation = np.array([1, 2, 0])
+    mixed, _ = cutmix(images, labels, corners, sizes, permutation)
+    expected = images.copy()
+    for i, ((top, left), (height, width)) in enumerate(zip(corners, sizes)):
+        rows = slice(max(top, 0), max(top + height, 0))
+        cols = slice(max(left, 0), max(left + width, 0))
+        expected[i, rows, cols] = images[permutation[i], rows, cols]
+    np.testing.assert_array_equal(_numpy(mixed), expected)
+
+
+def test_cutmix_label_weight_is_the_pasted_area_after_clipping():
+    images, labels = _random_batch(3)
+    # Box areas 24, 9, 25 pixels; clipped to 2 x 3 = 6, 3 x 3 = 9, 2 x 2 = 4 of 48.
+    corners, sizes = np.array([[-2, 5], [1, 2], [4, -3]]), np.array([[4, 6], [3, 3], [5, 5]])
+    _, mixed = cutmix(images, labels, corners, sizes, np.array([1, 2, 0]))
+    pasted = np.array([6, 9, 4]) / 48
+    np.testing.assert_allclose(_numpy(mixed), (1 - pasted[:, None]) * labels
+                               + pasted[:, None] * labels[[1, 2, 0]], atol=1e-6)
+
+
+# mix_batch: random draws --------------------------------------------------------------
+
+@pytest.mark.parametrize("alpha", [0.2, 1.0, 2.0])
+def test_mix_batch_lambdas_follow_beta_alpha_alpha(alpha):
+    lambdas = np.sort(_numpy(mixup_parameters(np.zeros((20000, 1, 1, 1)), alpha,
+                                              seed=3)["lambdas"]))
+    # Kolmogorov-Smirnov distance on [0.001, 0.999]: float32 rounds the lambdas within
+    # 6e-8 of 1 up to 1.0 (2% of the draws for alpha = 0.2), a tie the plain test rejects.
+    grid = np.linspace(0.001, 0.999, 999)
+    empirical = np.searchsorted(lambdas, grid, side="right") / len(lambdas)
+    distance = np.abs(empirical - scipy.stats.beta(alpha, alpha).cdf(grid)).max()
+    assert distance < 1.63 / np.sqrt(len(lambdas))
+
+
+def test_cutmix_box_side_is_sqrt_one_minus_lambda():
+    images = np.zeros((20000, 40, 40, 1), "float32")
+    sizes = _numpy(cutmix_parameters(images, 1.0, seed=3)["sizes"])
+    assert (sizes[:, 0] == sizes[:, 1]).all()  # square image, square box
+    # sides = round(40 sqrt(1 - lambda)), lambda ~ Beta(1, 1) = U(0, 1): P(side <= s) = (s / 40)^2
+    # up to rounding; compare with the rounded reference's distribution.
+    reference = np.round(40 * np.sqrt(1 - np.random.default_rng(0).random(200000)))
+    distance = scipy.stats.ks_2samp(sizes[:, 0], reference).statistic
+    assert distance < 1.63 * np.sqrt(1 / 20000 + 1 / 200000)
+
+
+@pytest.mark.parametrize("method", ["mixup", "cutmix"])
+def test_mix_batch_permutation_is_a_permutation(method):
+    images = np.zeros((64, 4, 4, 1), "float32")
+    parameters = (mixup_parameters if method == "mixup" else cutmix_parameters)(images, 1.0, 4)
+    assert sorted(_numpy(parameters["permutation"]).tolist()) == list(range(64))
+
+
+def test_mix_batch_mixup_mixes_labels_with_the_image_lambda():
+    images = _constant_images()
+    mixed_images, mixed_labels = (_numpy(t) for t in mix_batch(
+        images, np.arange(NUM_CLASSES), "mixup", alpha=1.0, num_classes=NUM_CLASSES, seed=2))
+    values = np.arange(1, NUM_CLASSES + 1)
+    # Each soft label puts lambda on the own class and 1 - lambda on the partner's class,
+    # so the mixed pixel must be exactly the label-weighted mean of the class values.
+    np.testing.assert_allclose(mixed_images[:, 0, 0, 0], mixed_labels @ values, rtol=1e-5)
+    assert (np.count_nonzero(mixed_labels, axis=1) <= 2).all()
+
+
+def test_mix_batch_cutmix_label_weights_are_the_pasted_pixel_fractions():
+    images = _constant_images()
+    mixed_images, mixed_labels = (_numpy(t) for t in mix_batch(
+        images, np.arange(NUM_CLASSES), "cutmix", num_classes=NUM_CLASSES, seed=2))
+    for i, (image, label) in enumerate(zip(mixed_images, mixed_labels)):
+        counts = np.bincount(image.ravel().astype(int) - 1, minlength=NUM_CLASSES)
+        np.testing.assert_allclose(label, counts / image.size, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["mixup", "cutmix"])
+def test_mix_batch_labels_sum_to_one(method):
+    images, labels = _random_batch(64)
+    _, mixed = mix_batch(images, labels, method, seed=5)
+    np.testing.assert_allclose(_numpy(mixed).sum(axis=1), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["mixup", "cutmix"])
+def test_mix_batch_takes_integer_or_one_hot_labels(method):
+    images, one_hot = _random_batch()
+    from_indices = mix_batch(images, one_hot.argmax(axis=1), method, num_classes=4, seed=7)
+    from_one_hot = mix_batch(images, one_hot, method, seed=7)
+    for a, b in zip(from_indices, from_one_hot):
+        np.testing.assert_array_equal(_numpy(a), _numpy(b))
+
+
+def test_mix_batch_same_int_seed_same_mix_and_generator_new_mix():
+    images, labels = _random_batch()
+    first, second = (_numpy(mix_batch(images, labels, seed=1)[0]) for _ in range(2))
+    np.testing.assert_array_equal(first, second)
+    generator = keras.random.SeedGenerator(1)
+    assert not np.array_equal(_numpy(mix_batch(images, labels, seed=generator)[0]),
+                              _numpy(mix_batch(images, labels, seed=generator)[0]))
+
+
+def test_mix_batch_runs_in_a_tf_data_map():
+    import tensorflow as tf
+
+    images, labels = _random_batch(16)
+    generator = keras.random.SeedGenerator(0)
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels.argmax(axis=1))).batch(8).map(
+        lambda x, y: mix_batch(x, y, "cutmix", num_classes=4, seed=generator))
+    batches = [(x.numpy(), y.numpy()) for x, y in dataset]
+    assert [x.shape for x, _ in batches] == [(8, 6, 8, 3)] * 2
+    assert all(np.allclose(y.sum(axis=1), 1.0, atol=1e-6) for _, y in batches)
+
+
+@pytest.mark.parametrize("method", ["mix", "MIXUP", None])
+def test_mix_batch_rejects_bad_method(method):
+    with pytest.raises(ValueError) as error:
+        mix_batch(*_random_batch(), method=method)
+    assert str(error.value) == (f"`method` must be one of 'mixup', 'cutmix'. "
+                                f"Received: method={method!r}")
+
+
+@pytest.mark.parametrize("alpha", [0, -1.0, "a"])
+def test_mix_batch_rejects_bad_alpha(alpha):
+    with pytest.raises(ValueError) as error:
+        mix_batch(*_random_batch(), alpha=alpha)
+    assert str(error.value) == f"`alpha` must be a number > 0. Received: alpha={alpha!r}"
+
+
+def test_mix_batch_needs_num_classes_for_integer_labels():
+    with pytest.raises(ValueError) as error:
+        mix_batch(_random_batch()[0], np.arange(8) % 4)
+    assert str(error.value) == ("`num_classes` must be an integer >= 2 when labels are "
+                                "class indices. Received: num_classes=None")
+
+
+def test_soft_labels_rejects_num_classes_unlike_the_one_hot_width():
+    with pytest.raises(ValueError) as error:
+        soft_labels(np.eye(4), num_classes=5)
+    assert str(error.value) == ("`num_classes` must be 4 (the width of the one-hot labels). "
+                                "Received: num_classes=5")
+
+
+# pipeline ----------------------------------------------------------------------------------
+
+def test_pipeline_builds_the_named_steps_in_order():
+    augment = pipeline(["flip", ("rotation", {"factor": 0.2}), "cutout",
+                        ("scale_crop", {"scale_range": (20, 24), "crop_size": 16})], seed=3)
+    assert [type(layer) for layer in augment.layers] == [
+        keras.layers.RandomFlip, keras.layers.RandomRotation, Cutout, RandomScaleCrop]
+    assert [layer.seed for layer in augment.layers] == [3, 4, 5, 6]
+    assert augment.layers[1].get_config()["factor"] == (-0.2, 0.2)
+
+
+def test_pipeline_passes_value_range_to_the_steps_that_take_it():
+    augment = pipeline(["color_jitter", "contrast", "rand_augment", "flip"], value_range=(0, 255))
+    assert [tuple(layer.value_range) for layer in augment.layers[:3]] == [(0, 255)] * 3
+
+
+def test_pipeline_covers_the_lectures_list():
+    lecture = {"flip", "rotation", "translation", "shear", "zoom", "stretch", "color_jitter",
+               "contrast", "brightness", "lens_distortion", "dequantize", "noise", "scale_crop",
+               "cutout", "rand_augment", "erasing"}
+    assert lecture <= set(STEPS)
+
+
+def test_pipeline_of_every_step_runs_in_tf_data_graph_mode():
+    import tensorflow as tf
+
+    steps = [name if name != "scale_crop" else (name, {"scale_range": (20, 24),
+                                                        "crop_size": 16}) for name in STEPS]
+    augment = pipeline(steps, seed=0)
+    images = np.random.default_rng(0).random((6, 20, 20, 3)).astype("float32")
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(4).map(
+        augment, num_parallel_calls=2)
+    batches = [batch.numpy() for batch in dataset]
+    assert [batch.shape for batch in batches] == [(4, 16, 16, 3), (2, 16, 16, 3)]
+    assert all(np.isfinite(batch).all() for batch in batches)
+
+
+def test_pipeline_save_load_roundtrip(tmp_path):
+    augment = pipeline(["flip", "rotation", "shear", "color_jitter", "cutout",
+                        "lens_distortion", "dequantize"], seed=0)
+    assert isinstance(augment, AugmentationPipeline)
+    assert_save_load_roundtrip(augment, np.random.default_rng(0).random((2, 12, 12, 3)), tmp_path)
+
+
+@pytest.mark.parametrize("steps", [[], "flip", None])
+def test_pipeline_rejects_an_empty_or_non_list_of_steps(steps):
+    with pytest.raises(ValueError, match=r"`steps` must be a non-empty list of step names"):
+        pipeline(steps)
+
+
+def test_pipeline_rejects_an_unknown_step():
+    with pytest.raises(ValueError) as error:
+        pipeline(["flip", "blur"])
+    assert str(error.value).startswith("`steps` must be names from kerasreg.augment.STEPS: "
+                                       "flip, rotation,")
+    assert str(error.value).endswith("Received: steps='blur'")
+
+
+@pytest.mark.parametrize("step", [("rotation", 0.1), ("rotation",), (1, {})])
+def test_pipeline_rejects_a_malformed_step(step):
+    with pytest.raises(ValueError, match=r"`steps` must be made of step names, \(name, "
+                                         r"arguments\) pairs or Keras layers"):
+        pipeline([step])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
+def test_pipeline_runs_in_tf_data_under_the_jax_backend():
+    code = textwrap.dedent("""
+        import numpy as np, tensorflow as tf
+        from kerasreg.augment import pipeline
+        augment = pipeline(["flip", "cutout",
+                            ("scale_crop", {"scale_range": (20, 24), "crop_size": 16})], seed=0)
+        images = np.random.default_rng(0).random((6, 20, 20, 3)).astype("float32")
+        dataset = tf.data.Dataset.from_tensor_slices(images).batch(4).map(augment)
+        print([tuple(batch.shape) for batch in dataset])
+    """)
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=240)
+    assert result.stdout.strip().endswith("[(4, 16, 16, 3), (2, 16, 16, 3)]"), result.stderr[-3000:]
+
+
+# label_preservation ------------------------------------------------------------------------
+
+def _rotate_180(images):
+    return np.rot90(images, 2, axes=(1, 2))
+
+
+def test_label_preservation_finds_six_and_nine_under_a_half_turn():
+    (images, labels), _ = load_digits()
+    check = label_preservation(images, labels, _rotate_180)
+    assert check.swapped == [(6, 9)]
+    assert check.mapped[6] == 9 and check.mapped[9] == 6
+    assert {0, 1, 8} <= set(check.preserved)  # symmetric under a half turn
+
+
+def test_label_preservation_of_the_identity_preserves_every_class():
+    (images, labels), _ = load_digits()
+    check = label_preservation(images, labels, lambda x: x)
+    assert check.preserved == list(range(10)) and check.swapped == [] and check.mapped == {}
+    np.testing.assert_allclose(np.diag(check.matrix).mean(), check.accuracy, atol=0.02)
+
+
+def test_label_preservation_uses_a_given_classifier():
+    images = np.array([[0.0], [0.1], [1.0], [0.9]])
+    labels = np.array([0, 0, 1, 1])
+    check = label_preservation(images, labels, lambda x: 1 - x,
+                               predict=lambda x: (np.asarray(x)[:, 0] > 0.5).astype(int))
+    assert check.swapped == [(0, 1)] and check.accuracy == 1.0
+    np.testing.assert_array_equal(check.matrix, [[0, 1], [1, 0]])
+
+
+def test_label_preservation_rejects_mismatched_labels():
+    with pytest.raises(ValueError) as error:
+        label_preservation(np.zeros((4, 2)), [0, 1, 0], lambda x: x)
+    assert str(error.value) == ("`labels` must hold one integer class per image (4 images). "
+                                "Received: labels of shape (3,)")
+
+
+def test_augment_docstring_examples_run():
+    results = doctest.testmod(kerasreg.augment)
+    assert results.attempted > 0 and results.failed == 0
