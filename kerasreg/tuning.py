@@ -13,6 +13,7 @@
 """
 
 import copy
+import itertools
 import math
 import os
 import shutil
@@ -247,8 +248,11 @@ def find_learning_rate(build_fn, x, y, learning_rates=(1e-1, 1e-2, 1e-3, 1e-4), 
         model = build_fn(learning_rate=rate)
         initial = _loss(model, x[:512], y[:512])
         guard = DivergenceGuard()
+        # Counts batches itself: under JAX the optimizer's step counter is not
+        # readable from a callback in the middle of `fit`.
+        steps = itertools.count(1)
         limit = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: _stop_if(
-            model, int(keras.ops.convert_to_numpy(model.optimizer.iterations)) >= iterations))
+            model, next(steps) >= iterations))
         with warnings.catch_warnings():  # a diverged rate is a result here, not a problem
             warnings.simplefilter("ignore", RuntimeWarning)
             model.fit(x, y, batch_size=batch_size,
