@@ -117,6 +117,7 @@ def normalization_cubes(masks, titles=None, size=3.0):
         axis.set_xticks([])
         axis.set_yticks([])
         axis.set_zticks([])
+        axis.set_box_aspect(None, zoom=0.85)  # keeps the axis labels inside the panel
         if titles is not None:
             axis.set_title(str(titles[index]), fontsize=10)
     figure.tight_layout()
