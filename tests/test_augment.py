@@ -159,6 +159,9 @@ def test_mix_batch_same_int_seed_same_mix_and_generator_new_mix():
                               _numpy(mix_batch(images, labels, seed=generator)[0]))
 
 
+@pytest.mark.skipif(keras.config.backend() != "tensorflow",
+                    reason="kerasreg's layers run inside tf.data graphs on the TensorFlow "
+                           "backend; elsewhere kerasreg.augment.pipeline wraps them")
 def test_mix_batch_runs_in_a_tf_data_map():
     import tensorflow as tf
 

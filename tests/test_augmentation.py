@@ -229,7 +229,8 @@ def test_lens_distortion_matches_the_radial_formula(strength):
 
 def test_lens_distortion_of_strength_zero_is_the_identity():
     images = _images((2, 17, 24, 3))
-    np.testing.assert_allclose(_numpy(lens_distortion(images, [0.0, 0.0])), images, atol=1e-6)
+    # Sampling at the unmoved grid: float32 coordinate arithmetic differs by backend.
+    np.testing.assert_allclose(_numpy(lens_distortion(images, [0.0, 0.0])), images, atol=1e-5)
 
 
 def test_lens_distortion_strengths_are_drawn_in_the_factor_range():
@@ -336,6 +337,9 @@ def test_augmentation_layers_run_mirrored():
     assert_runs_mirrored(f"keras.Sequential([{layers}])", (12, 12, 3))
 
 
+@pytest.mark.skipif(keras.config.backend() != "tensorflow",
+                    reason="kerasreg's layers run inside tf.data graphs on the TensorFlow "
+                           "backend; elsewhere kerasreg.augment.pipeline wraps them")
 def test_augmentation_layers_run_in_tf_data_graph_mode():
     import tensorflow as tf
 
