@@ -6,16 +6,18 @@ import sys
 import time
 
 
+def seconds(function):
+    """Wall time of one call of `function()`."""
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
 def median_seconds(function, repeats=5, warmup=1):
     """Median wall time of `function()` over `repeats` calls after `warmup` calls."""
     for _ in range(warmup):
         function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(seconds(function) for _ in range(repeats))
 
 
 def python_seconds(code, repeats=5):

@@ -14,14 +14,13 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from _timing import verdict  # noqa: E402
+from _timing import seconds, verdict  # noqa: E402
 
 from kerasreg.inference import fold_batchnorm  # noqa: E402
 
@@ -46,12 +45,6 @@ def conv_net(size, filters, rng):
             layer.set_weights([rng.uniform(0.5, 2.0, channels), rng.normal(size=channels),
                                rng.normal(size=channels), rng.uniform(0.5, 2.0, channels)])
     return model
-
-
-def seconds(function):
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 def main(argv=None):

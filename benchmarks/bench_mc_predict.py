@@ -16,14 +16,13 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from _timing import verdict  # noqa: E402
+from _timing import seconds, verdict  # noqa: E402
 
 from kerasreg.inference import mc_predict  # noqa: E402
 
@@ -42,12 +41,6 @@ def cnn(size, filters=(16, 32), rate=0.5):
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(rate)(x)
     return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
-
-
-def seconds(function):
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 def main(argv=None):
