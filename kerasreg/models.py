@@ -108,8 +108,9 @@ def resnet(depth=20, width=16, norm="batch", dropout=0.0, stochastic_depth=None,
         norm: one of `NORMS` (see `normalization`). Defaults to `"batch"`.
         dropout: drop rate before the classifier. Defaults to `0.0`.
         stochastic_depth: final survival probability `p_L` of the linear
-            rule of Huang et al. (2016); each identity block `l` of `L`
-            survives with `1 - l / L * (1 - p_L)`. `None` turns it off.
+            rule of Huang et al. (2016); each block `l` of `L` survives with
+            `1 - l / L * (1 - p_L)` (a downsampling block keeps its
+            projection shortcut when dropped). `None` turns it off.
             Defaults to `None`.
         stochastic_depth_mode: `"batch"` or `"sample"`, see
             `kerasreg.layers.StochasticDepth`. Defaults to `"batch"`.
@@ -193,13 +194,16 @@ def _basic_block(x, channels, stride, norm, survival_probability, mode, seed):
         keras.layers.Conv2D(channels, 3, padding="same", use_bias=norm is None),
         normalization(norm, channels),
     ])
+    shortcut = None
     if stride != 1 or x.shape[-1] != channels:
-        shortcut = _conv_norm(x, channels, stride, norm, kernel_size=1)
-        x = keras.layers.Add()([shortcut, branch(x)])
-    elif survival_probability < 1:
-        x = StochasticDepth(branch, survival_probability, mode=mode, seed=seed)(x)
+        shortcut = keras.Sequential([
+            keras.layers.Conv2D(channels, 1, strides=stride, use_bias=norm is None),
+            normalization(norm, channels)])
+    if survival_probability < 1:
+        x = StochasticDepth(branch, survival_probability, mode=mode, seed=seed,
+                            shortcut=shortcut)(x)
     else:
-        x = keras.layers.Add()([x, branch(x)])
+        x = keras.layers.Add()([x if shortcut is None else shortcut(x), branch(x)])
     return keras.layers.Activation("relu")(x)
 
 
@@ -209,8 +213,8 @@ def _block_survival(num_blocks, final_survival):
     return linear_survival(num_blocks, final_survival)
 
 
-def _conv_norm(x, channels, stride, norm, kernel_size=3):
-    x = keras.layers.Conv2D(channels, kernel_size, strides=stride, padding="same",
+def _conv_norm(x, channels, stride, norm):
+    x = keras.layers.Conv2D(channels, 3, strides=stride, padding="same",
                             use_bias=norm is None)(x)
     return normalization(norm, channels)(x)
 

@@ -247,8 +247,39 @@ def test_stochastic_depth_rejects_a_branch_that_changes_the_shape():
     layer = StochasticDepth(keras.layers.Dense(FEATURES + 1))
     with pytest.raises(ValueError, match=re.escape(
             "`branch` must return the shape of its input. Received: input shape=(None, 4), "
-            "branch output shape=(None, 5)")):
+            "shortcut output shape=(None, 4), branch output shape=(None, 5)")):
         layer(keras.Input((FEATURES,)))
+
+
+def test_stochastic_depth_rejects_a_branch_unlike_the_shortcut():
+    layer = StochasticDepth(keras.layers.Dense(FEATURES), shortcut=keras.layers.Dense(2))
+    with pytest.raises(ValueError, match=re.escape(
+            "`branch` must return the shape of the shortcut's output. Received: input "
+            "shape=(None, 4), shortcut output shape=(None, 2), branch output shape=(None, 4)")):
+        layer(keras.Input((FEATURES,)))
+
+
+def test_stochastic_depth_rejects_a_shortcut_that_is_not_a_layer():
+    with pytest.raises(ValueError, match="`shortcut` must be a keras.layers.Layer or None. "
+                                         "Received: shortcut=<function"):
+        StochasticDepth(keras.layers.Dense(FEATURES), shortcut=lambda x: x)
+
+
+@pytest.mark.parametrize("mode", ["batch", "sample"])
+def test_a_dropped_branch_leaves_the_shortcut_output(mode):
+    shortcut = keras.layers.Dense(2)
+    layer = StochasticDepth(keras.layers.Dense(2), 0.5, mode=mode, seed=4, shortcut=shortcut)
+    x = _inputs((64, FEATURES))
+    projected = _numpy(shortcut(x))
+    branch = _numpy(layer.branch(x))
+    outcomes = set()
+    for _ in range(10):
+        rows = _numpy(layer(x, training=True))
+        dropped = np.all(np.isclose(rows, projected, atol=1e-6), axis=1)
+        np.testing.assert_allclose(rows[~dropped], (projected + branch)[~dropped], atol=1e-5)
+        outcomes.update(dropped.tolist())
+    assert outcomes == {True, False}
+    np.testing.assert_allclose(_numpy(layer(x)), projected + 0.5 * branch, atol=1e-5)
 
 
 def test_stochastic_depth_builds_its_branch_in_build():
@@ -282,15 +313,28 @@ def test_stochastic_depth_runs_mirrored():
 def test_resnet_stochastic_depth_uses_the_linear_rule_and_trains():
     model = kerasreg.models.resnet(depth=14, width=4, input_shape=(16, 16, 3),
                                    stochastic_depth=0.5, seed=0)
-    survival = [layer.survival_probability for layer in model.layers
-                if isinstance(layer, StochasticDepth)]
-    # Six blocks; the first of stages 2 and 3 (blocks 3 and 5) has a projection instead.
-    rule = linear_survival(6, 0.5)
-    assert survival == pytest.approx([rule[0], rule[1], rule[3], rule[5]])
+    blocks = [layer for layer in model.layers if isinstance(layer, StochasticDepth)]
+    # Six blocks, all droppable; the first of stages 2 and 3 keeps its projection.
+    assert [block.survival_probability for block in blocks] == pytest.approx(
+        linear_survival(6, 0.5))
+    assert [block.shortcut is not None for block in blocks] == [False, False, True, False,
+                                                                True, False]
     model.compile("sgd", "sparse_categorical_crossentropy")
     history = model.fit(_inputs((8, 16, 16, 3)), np.arange(8) % 10, batch_size=8, epochs=1,
                         verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_resnet_with_shortcut_blocks_saves_and_loads(tmp_path):
+    model = kerasreg.models.resnet(depth=8, width=4, input_shape=(8, 8, 3),
+                                   stochastic_depth=0.5, seed=0)
+    path = str(tmp_path / "resnet.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    x = _inputs((2, 8, 8, 3))
+    np.testing.assert_array_equal(_numpy(model(x)), _numpy(loaded(x)))
+    assert [layer.get_config() for layer in loaded.layers if isinstance(layer, StochasticDepth)] \
+        == [layer.get_config() for layer in model.layers if isinstance(layer, StochasticDepth)]
 
 
 def test_stochastic_depth_docstring_examples_run():

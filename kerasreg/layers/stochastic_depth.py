@@ -75,7 +75,10 @@ class StochasticDepth(keras.layers.Layer):
     where the training speed-up comes from. With `mode="sample"`
     (drop-path) each example has its own draw, the branch always runs.
     `scale_at_test=False` is the inverted form: kept branches are divided
-    by `p` during training and inference is `y = x + f(x)`.
+    by `p` during training and inference is `y = x + f(x)`. A block that
+    changes the shape (a ResNet's downsampling block) passes its projection
+    as `shortcut` `s`: `y = s(x) + b * f(x)`, dropped to `s(x)`, as Huang et
+    al. drop those blocks too.
 
     Compiled with XLA on a GPU, each conditional waits for the device to
     read its draw: with small blocks (a CIFAR ResNet on a modern GPU) that
@@ -90,6 +93,9 @@ class StochasticDepth(keras.layers.Layer):
         scale_at_test: multiply the branch by `p` at inference rather than
             divide it by `p` in training. Defaults to `True`.
         seed: seed of the draws. Defaults to `None`.
+        shortcut: a `keras.layers.Layer` for the identity path, run whether
+            the branch is dropped or not; its output must have the branch's
+            shape. `None` is the identity. Defaults to `None`.
 
     Call arguments:
         inputs: the block input `x`, with a batch axis first.
@@ -108,10 +114,12 @@ class StochasticDepth(keras.layers.Layer):
     """
 
     def __init__(self, branch, survival_probability=0.8, mode="batch",
-                 scale_at_test=True, seed=None, **kwargs):
+                 scale_at_test=True, seed=None, shortcut=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(branch, keras.layers.Layer):
             fail("branch", "a keras.layers.Layer", branch)
+        if shortcut is not None and not isinstance(shortcut, keras.layers.Layer):
+            fail("shortcut", "a keras.layers.Layer or None", shortcut)
         check_number("survival_probability", survival_probability, 0, 1, low_open=True)
         check_choice("mode", mode, MODES)
         check_choice("scale_at_test", scale_at_test, (True, False))
@@ -120,37 +128,43 @@ class StochasticDepth(keras.layers.Layer):
         self.mode = mode
         self.scale_at_test = scale_at_test
         self.seed = seed
+        self.shortcut = shortcut
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
         # Build now: variables created inside a conditional would not load.
-        if not self.branch.built:
-            self.branch.build(input_shape)
+        for layer in (self.branch, self.shortcut):
+            if layer is not None and not layer.built:
+                layer.build(input_shape)
+        shortcut_shape = self.compute_output_shape(input_shape)
         spec = keras.KerasTensor(input_shape, dtype=self.compute_dtype)
         output_shape = self.branch.compute_output_spec(spec).shape
-        if tuple(output_shape) != tuple(input_shape):
+        if tuple(output_shape) != tuple(shortcut_shape):
+            what = "its input" if self.shortcut is None else "the shortcut's output"
             raise ValueError(
-                "`branch` must return the shape of its input. Received: input "
-                f"shape={tuple(input_shape)}, branch output shape={tuple(output_shape)}")
+                f"`branch` must return the shape of {what}. Received: input "
+                f"shape={tuple(input_shape)}, shortcut output shape={tuple(shortcut_shape)}, "
+                f"branch output shape={tuple(output_shape)}")
 
     def call(self, inputs, training=None):
         p = self.survival_probability
+        skip = inputs if self.shortcut is None else ops.cast(self.shortcut(inputs), inputs.dtype)
         if training and p < 1:
             if self.mode == "sample":
-                return inputs + drop_path(self._branch(inputs), p, not self.scale_at_test,
-                                          self.seed_generator)
+                return skip + drop_path(self._branch(inputs), p, not self.scale_at_test,
+                                        self.seed_generator)
             scale = 1.0 if self.scale_at_test else 1.0 / p
             keep = keras.random.uniform((), seed=self.seed_generator) < p
             # A real conditional: the dropped branch runs neither forward nor backward.
-            return self._cond(keep, lambda: self._residual(inputs, scale), lambda: inputs)
-        return self._residual(inputs, p if self.scale_at_test else 1.0)
+            return self._cond(keep, lambda: self._residual(inputs, skip, scale), lambda: skip)
+        return self._residual(inputs, skip, p if self.scale_at_test else 1.0)
 
     def _branch(self, inputs):
         return ops.cast(self.branch(inputs), inputs.dtype)
 
-    def _residual(self, inputs, scale):
+    def _residual(self, inputs, skip, scale):
         outputs = self._branch(inputs)
-        return inputs + (outputs if scale == 1 else scale * outputs)
+        return skip + (outputs if scale == 1 else scale * outputs)
 
     def _cond(self, keep, kept, dropped):
         if keras.backend.backend() != "jax":
@@ -167,22 +181,31 @@ class StochasticDepth(keras.layers.Layer):
         return outputs
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        if self.shortcut is None:
+            return input_shape
+        spec = keras.KerasTensor(input_shape, dtype=self.compute_dtype)
+        return self.shortcut.compute_output_spec(spec).shape
 
     def get_config(self):
         return {**super().get_config(),
-                "branch": _as_saved(keras.saving.serialize_keras_object(self.branch)),
+                "branch": _serialized(self.branch),
                 "survival_probability": self.survival_probability,
                 "mode": self.mode,
                 "scale_at_test": self.scale_at_test,
-                "seed": self.seed}
+                "seed": self.seed,
+                "shortcut": _serialized(self.shortcut)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        branch = keras.saving.deserialize_keras_object(config.pop("branch"),
-                                                       custom_objects=custom_objects)
-        return cls(branch, **config)
+        layers = {name: keras.saving.deserialize_keras_object(config.pop(name, None),
+                                                              custom_objects=custom_objects)
+                  for name in ("branch", "shortcut")}
+        return cls(**layers, **config)
+
+
+def _serialized(layer):
+    return None if layer is None else _as_saved(keras.saving.serialize_keras_object(layer))
 
 
 def _as_saved(config):
