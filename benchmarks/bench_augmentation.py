@@ -10,6 +10,10 @@ backend, every augmentation compiled with `tf.function` (or run by
 - `mix_batch(method="mixup")` vs the same blend in NumPy
   (`lam x + (1 - lam) x[perm]`, the memory-bandwidth bound): within 1.5x.
 - `mix_batch(method="cutmix")` vs `keras.layers.CutMix`: at least as fast.
+- `mix_batch(method="switch")` (timm's switch, one method, lambda and box
+  per example) vs what Keras' layers give for it: `keras.layers.MixUp` and
+  `keras.layers.CutMix` both on the batch, then a per-example choice: at
+  least as fast.
 - The lab's augmentation pipeline (`kerasreg.augment.pipeline` of flip,
   random scale crop, Cutout, dequantization) vs the same steps from Keras
   layers alone (RandomFlip, RandomZoom + RandomCrop, RandomErasing,
@@ -123,6 +127,20 @@ def main(argv=None):
     keras_cutmix = tf.function(lambda: cutmix_layer({"images": x, "labels": y}))
     results.append(compare("mix_batch cutmix vs keras.layers.CutMix", run(cutmix),
                            run(keras_cutmix), 1.0, False, args.repeats, batch))
+
+    mixup_layer = keras.layers.MixUp(seed=0)
+    switch = tf.function(lambda: mix_batch(x, y, "switch", seed=generator))
+
+    @tf.function
+    def keras_switch():
+        blended, pasted = (layer({"images": x, "labels": y}) for layer in (mixup_layer,
+                                                                           cutmix_layer))
+        use_cutmix = tf.random.uniform((batch,)) < 0.5
+        return (tf.where(use_cutmix[:, None, None, None], pasted["images"], blended["images"]),
+                tf.where(use_cutmix[:, None], pasted["labels"], blended["labels"]))
+
+    results.append(compare("mix_batch switch, per example vs keras.layers.MixUp + CutMix",
+                           run(switch), run(keras_switch), 1.0, False, args.repeats, batch))
 
     data = tf.data.Dataset.from_tensors(x).repeat(args.batches)
 

@@ -6,9 +6,11 @@
   ...) and from `kerasreg.layers` for the rest (scale crops, Cutout, lens
   distortion, dequantization). The result is a `keras.layers.Pipeline`:
   map it over a `tf.data.Dataset` (graph mode) or put it in a model.
-- `mix_batch(images, labels, method)`: mixup and CutMix on a batch, with
-  integer or one-hot labels; `mixup` and `cutmix` are the same with fixed
-  parameters.
+- `mix_batch(images, labels, method)`: mixup, CutMix or a random switch of
+  the two on a batch, with integer or one-hot labels and timm's options
+  (per-example / per-pair / per-batch draws, mixing probability,
+  area-corrected CutMix labels, label smoothing); `mix_parameters` draws
+  the parameters, and `mixup`, `cutmix` and `mix` apply fixed ones.
 - `label_preservation(images, labels, transform)`: which classes a
   transform maps into each other (the lecture's 6/9 and b/d warning).
 """
@@ -16,6 +18,7 @@
 import dataclasses
 import inspect
 import json
+import numbers
 import sys
 
 import keras
@@ -26,7 +29,8 @@ from kerasreg._validation import check_choice, check_number, fail
 from kerasreg.layers.augmentation import (Cutout, Dequantize, RandomLensDistortion,
                                           RandomScaleCrop, fill_boxes)
 
-METHODS = ("mixup", "cutmix")
+METHODS = ("mixup", "cutmix", "switch")
+MODES = ("example", "pair", "batch")
 DEFAULT_ALPHA = {"mixup": 0.2, "cutmix": 1.0}  # as keras.layers.MixUp / CutMix
 
 # name: (layer class, default arguments). Keras' layers first, then kerasreg's.
@@ -143,33 +147,67 @@ class AugmentationPipeline(keras.layers.Pipeline):
         return inputs
 
 
-def mix_batch(images, labels, method="mixup", alpha=None, num_classes=None, seed=None):
-    """Mix each example of a batch with a random partner: mixup or CutMix.
+def mix_batch(images, labels, method="mixup", alpha=None, num_classes=None, seed=None, *,
+              mode="example", probability=1.0, switch_probability=0.5, correct_lambda=True,
+              label_smoothing=0.0):
+    """Mix each example of a batch with a partner: mixup, CutMix or a random switch of the two.
 
-    Every example `i` is paired with example `j = permutation[i]` of a
-    random permutation and gets its own `lambda ~ Beta(alpha, alpha)`.
-    mixup: `x = lambda x_i + (1 - lambda) x_j`, labels mixed with the same
-    `lambda`. CutMix: a box of area about `(1 - lambda) H W` centred
-    anywhere in the image (clipped at the border) is pasted from `x_j`, and
-    the labels are weighted by the pasted fraction of pixels actually
-    copied. Soft labels always sum to 1.
+    Every example `i` is paired with a partner `j` and gets a weight
+    `lambda ~ Beta(alpha, alpha)`. mixup: `x = lambda x_i + (1 - lambda) x_j`,
+    labels mixed with the same `lambda`. CutMix: a box of about
+    `(1 - lambda) H W` pixels centred anywhere in the image (clipped at the
+    border) is pasted from `x_j`, and the labels are weighted by the
+    fraction of pixels actually kept (`correct_lambda`). `"switch"` does
+    CutMix with probability `switch_probability`, mixup otherwise. Soft
+    labels always sum to 1.
 
-    `keras.layers.MixUp` / `keras.layers.CutMix` do the same on
-    `{"images", "labels"}` dicts with one-hot labels; this function takes
-    the `(images, labels)` pair of a `tf.data` batch, integer labels, and
-    exposes the parameters (`mixup`, `cutmix`).
+    The options of timm's `Mixup` (the usual ImageNet recipe): `mode`
+    draws lambda, method and box once per example, per pair or per batch;
+    `probability` mixes only that share of the examples (pairs, batches),
+    the others keep `lambda = 1`; `label_smoothing` `s` maps every label
+    to `(1 - s) y + s / K` before mixing (timm's `on = 1 - s + s / K`,
+    `off = s / K`; do not smooth again in the loss). Deliberate differences
+    from timm: in the `"example"` and `"batch"` modes the partners are a
+    random permutation (as in `keras.layers.MixUp` / `CutMix` and earlier
+    versions of this function) where timm pairs `i` with `B - 1 - i` and
+    relies on a shuffled loader; `"pair"` pairs `i` with `B - 1 - i` as timm
+    does, and in an odd batch the middle example is its own partner (left
+    unchanged) where timm requires an even batch; the CutMix box has
+    exactly `round(sqrt(1 - lambda) H)` rows and `round(sqrt(1 - lambda) W)`
+    columns before clipping; there is no `cutmix_minmax`.
+
+    `keras.layers.MixUp` / `keras.layers.CutMix` do plain mixup and CutMix
+    on `{"images", "labels"}` dicts with one-hot labels; this function
+    takes the `(images, labels)` pair of a `tf.data` batch, integer labels,
+    and exposes the parameters (`mix_parameters`, then `mixup`, `cutmix`
+    or `mix`).
 
     Args:
         images: `(B, H, W, C)` batch.
         labels: `(B,)` class indices or `(B, K)` one-hot / soft labels.
-        method: `"mixup"` or `"cutmix"`. Defaults to `"mixup"`.
-        alpha: Beta parameter, > 0. Defaults to 0.2 for mixup and 1.0 for
-            CutMix (as Keras' layers).
+        method: `"mixup"`, `"cutmix"` or `"switch"`. Defaults to `"mixup"`.
+        alpha: Beta parameter, > 0; for `"switch"` one number for both
+            methods or a pair `(mixup alpha, CutMix alpha)`. Defaults to
+            0.2 for mixup and 1.0 for CutMix (as Keras' layers), `(0.2, 1.0)`
+            for `"switch"`.
         num_classes: number of classes; required for class-index labels.
             Defaults to `None`.
         seed: an int (the same draws on every call), a
             `keras.random.SeedGenerator` (new draws on every call: use one in
             a `tf.data` map), or `None`. Defaults to `None`.
+        mode: `"example"` (one draw per example), `"pair"` (examples `i`
+            and `B - 1 - i` are each other's partners and share lambda,
+            method and box) or `"batch"` (one draw for the whole batch).
+            Defaults to `"example"`.
+        probability: chance, in [0, 1], that an example (pair, batch) is
+            mixed at all. Defaults to `1.0`.
+        switch_probability: chance, in [0, 1], of CutMix instead of mixup
+            for `method="switch"` (unused by the other methods). Defaults to
+            `0.5`.
+        correct_lambda: weight CutMix labels by the fraction of pixels kept
+            after clipping the box at the border (`True`), or by the drawn
+            lambda (`False`). Defaults to `True`.
+        label_smoothing: `s` in [0, 1). Defaults to `0.0`.
 
     Returns:
         `(images, soft_labels)`: float32 tensors of shapes `(B, H, W, C)`
@@ -182,23 +220,106 @@ def mix_batch(images, labels, method="mixup", alpha=None, num_classes=None, seed
     ...                         num_classes=4, seed=0)
     >>> tuple(soft.shape), bool(np.allclose(ops.convert_to_numpy(soft).sum(axis=1), 1))
     ((4, 4), True)
+    >>> _, soft = mix_batch(images, np.array([0, 1, 2, 3]), "switch", num_classes=4, seed=0,
+    ...                     mode="pair", probability=0.0, label_smoothing=0.2)
+    >>> ops.convert_to_numpy(soft)[0].astype(float).round(2).tolist()
+    [0.85, 0.05, 0.05, 0.05]
+
+    Reference:
+        Zhang et al., "mixup: Beyond Empirical Risk Minimization", ICLR 2018.
+        Yun et al., "CutMix: Regularization Strategy to Train Strong
+        Classifiers with Localizable Features", ICCV 2019.
+        Wightman, timm `timm/data/mixup.py` (`Mixup`).
+    """
+    if not isinstance(correct_lambda, bool):  # check_choice would let 0 and 1 through
+        fail("correct_lambda", "a bool (True or False)", correct_lambda)
+    check_number("label_smoothing", label_smoothing, 0, 1, high_open=True)
+    images = ops.cast(images, "float32")
+    parameters = mix_parameters(images, method, alpha, mode, probability, switch_probability,
+                                seed)
+    labels = _smooth(soft_labels(labels, num_classes), label_smoothing)
+    if method == "mixup":
+        return mixup(images, labels, parameters["lambdas"], parameters["permutation"])
+    if method == "cutmix":
+        return cutmix(images, labels, parameters["corners"], parameters["sizes"],
+                      parameters["permutation"],
+                      lambdas=None if correct_lambda else parameters["lambdas"])
+    return mix(images, labels, correct_lambda=correct_lambda, **parameters)
+
+
+def mix_parameters(images, method="mixup", alpha=None, mode="example", probability=1.0,
+                   switch_probability=0.5, seed=None):
+    """The random draws of `mix_batch`: one per example, pair or batch, given to each example.
+
+    Per draw (example, pair or batch, see `mix_batch`'s `mode`): the method
+    (CutMix with probability `switch_probability` for `"switch"`), `lambda
+    ~ Beta(alpha, alpha)` of that method, replaced by 1 (no mixing) with
+    probability `1 - probability`, and for CutMix a box of
+    `round(sqrt(1 - lambda) * (H, W))` pixels centred uniformly over the
+    image. Examples that share a draw share all of these.
+
+    Args:
+        images: `(B, H, W, C)` batch (only its shape is used).
+        method: `"mixup"`, `"cutmix"` or `"switch"`. Defaults to `"mixup"`.
+        alpha: as in `mix_batch`. Defaults to `None`.
+        mode: `"example"`, `"pair"` or `"batch"`. Defaults to `"example"`.
+        probability: chance of mixing at all. Defaults to `1.0`.
+        switch_probability: chance of CutMix for `"switch"`. Defaults to `0.5`.
+        seed: as in `mix_batch`. Defaults to `None`.
+
+    Returns:
+        `{"lambdas": (B,), "use_cutmix": (B,) bool, "corners": (B, 2),
+        "sizes": (B, 2), "permutation": (B,)}`, the arguments of `mix`.
+        Boxes of mixup examples have size 0.
+
+    Example:
+    >>> draws = mix_parameters(np.zeros((4, 8, 8, 3)), "switch", mode="pair", seed=0)
+    >>> ops.convert_to_numpy(draws["permutation"]).tolist()
+    [3, 2, 1, 0]
+    >>> lambdas = ops.convert_to_numpy(draws["lambdas"])
+    >>> bool(lambdas[0] == lambdas[3] and lambdas[1] == lambdas[2])
+    True
     """
     check_choice("method", method, METHODS)
-    alpha = DEFAULT_ALPHA[method] if alpha is None else alpha
-    check_number("alpha", alpha, 0, low_open=True)
-    images = ops.cast(images, "float32")
-    labels = soft_labels(labels, num_classes)
+    alphas = _alphas(method, alpha)
+    check_choice("mode", mode, MODES)
+    check_number("probability", probability, 0, 1)
+    check_number("switch_probability", switch_probability, 0, 1)
+    seeds = iter(_seeds(seed, 6))
+    batch, height, width = ops.shape(images)[:3]
+    draws, index = _draws_and_index(batch, mode)
+    betas = {name: keras.random.beta((draws,), value, value, seed=next(seeds))
+             for name, value in alphas.items()}
+    if method == "switch":
+        use_cutmix = keras.random.uniform((draws,), seed=next(seeds)) < switch_probability
+        lambdas = ops.where(use_cutmix, betas["cutmix"], betas["mixup"])
+    else:
+        use_cutmix, lambdas = ops.full((draws,), method == "cutmix", "bool"), betas[method]
+    if probability < 1:
+        mixed = keras.random.uniform((draws,), seed=next(seeds)) < probability
+        lambdas = ops.where(mixed, lambdas, ops.ones_like(lambdas))
+    extent = ops.cast(ops.stack([height, width]), "float32")
     if method == "mixup":
-        return mixup(images, labels, **mixup_parameters(images, alpha, seed))
-    return cutmix(images, labels, **cutmix_parameters(images, alpha, seed))
+        centers = ops.zeros((draws, 2), "float32")
+    else:
+        centers = ops.floor(keras.random.uniform((draws, 2), seed=next(seeds)) * extent)
+    if mode == "pair":
+        permutation = batch - 1 - ops.arange(batch, dtype="int32")
+    else:
+        permutation = _permutation(batch, next(seeds))
+    lambdas, use_cutmix, centers = (values if index is None else ops.take(values, index, axis=0)
+                                    for values in (lambdas, use_cutmix, centers))
+    sizes = ops.cast(ops.round(ops.sqrt(1 - lambdas)[:, None] * extent), "int32")
+    sizes = ops.where(use_cutmix[:, None], sizes, ops.zeros_like(sizes))
+    return {"lambdas": lambdas, "use_cutmix": use_cutmix,
+            "corners": ops.cast(centers, "int32") - sizes // 2, "sizes": sizes,
+            "permutation": permutation}
 
 
 def mixup_parameters(images, alpha, seed=None):
-    """Random `{"lambdas": (B,), "permutation": (B,)}` for `mixup`."""
-    lambda_seed, permutation_seed = _seeds(seed, 2)
-    batch = ops.shape(images)[0]
-    return {"lambdas": keras.random.beta((batch,), alpha, alpha, seed=lambda_seed),
-            "permutation": _permutation(batch, permutation_seed)}
+    """Random `{"lambdas": (B,), "permutation": (B,)}` for `mixup`, one per example."""
+    draws = mix_parameters(images, "mixup", alpha, seed=seed)
+    return {"lambdas": draws["lambdas"], "permutation": draws["permutation"]}
 
 
 def cutmix_parameters(images, alpha, seed=None):
@@ -207,15 +328,9 @@ def cutmix_parameters(images, alpha, seed=None):
     The box of example `i` is `round(sqrt(1 - lambda_i) * (H, W))` with
     `lambda_i ~ Beta(alpha, alpha)`, its centre uniform over the image.
     """
-    lambda_seed, center_seed, permutation_seed = _seeds(seed, 3)
-    batch, height, width = ops.shape(images)[:3]
-    extent = ops.cast(ops.stack([height, width]), "float32")
-    lambdas = keras.random.beta((batch,), alpha, alpha, seed=lambda_seed)
-    sizes = ops.cast(ops.round(ops.sqrt(1 - lambdas)[:, None] * extent), "int32")
-    centers = ops.cast(ops.floor(keras.random.uniform((batch, 2), seed=center_seed) * extent),
-                       "int32")
-    return {"corners": centers - sizes // 2, "sizes": sizes,
-            "permutation": _permutation(batch, permutation_seed)}
+    draws = mix_parameters(images, "cutmix", alpha, seed=seed)
+    return {"corners": draws["corners"], "sizes": draws["sizes"],
+            "permutation": draws["permutation"]}
 
 
 def mixup(images, labels, lambdas, permutation):
@@ -242,13 +357,15 @@ def mixup(images, labels, lambdas, permutation):
             _blend(labels, ops.take(labels, permutation, axis=0), lambdas))
 
 
-def cutmix(images, labels, corners, sizes, permutation):
+def cutmix(images, labels, corners, sizes, permutation, lambdas=None):
     """CutMix with fixed boxes: paste each partner's box, weight labels by its area.
 
     The box of example `i` covers rows `corners[i, 0]` to
     `corners[i, 0] + sizes[i, 0] - 1` and likewise columns, clipped to the
     image. The label weight of the partner is the fraction of pixels
-    actually pasted (after clipping), so labels match the picture.
+    actually pasted (after clipping), so labels match the picture; pass
+    `lambdas` to weight the labels by them instead (timm's
+    `correct_lam=False`).
 
     Args:
         images: `(B, H, W, C)` float batch.
@@ -256,6 +373,8 @@ def cutmix(images, labels, corners, sizes, permutation):
         corners: `(B, 2)` integer (row, column) of each box's top-left corner.
         sizes: `(B, 2)` integer (height, width) of each box.
         permutation: `(B,)` partner index of each example.
+        lambdas: `(B,)` weights of each example's own label, or `None` for
+            the fraction of its pixels kept. Defaults to `None`.
 
     Returns:
         `(images, labels)` mixed.
@@ -270,14 +389,60 @@ def cutmix(images, labels, corners, sizes, permutation):
     """
     images, labels = ops.convert_to_tensor(images), ops.convert_to_tensor(labels)
     corners, sizes = ops.cast(corners, "int32"), ops.cast(sizes, "int32")
-    height, width = ops.shape(images)[1], ops.shape(images)[2]
-    # Rows and columns of each box that lie inside the image, after clipping.
-    rows = ops.clip(corners[:, 0] + sizes[:, 0], 0, height) - ops.clip(corners[:, 0], 0, height)
-    cols = ops.clip(corners[:, 1] + sizes[:, 1], 0, width) - ops.clip(corners[:, 1], 0, width)
-    pasted = ops.cast(rows * cols, labels.dtype) / ops.cast(height * width, labels.dtype)
+    weights = _kept_fraction(images, corners, sizes) if lambdas is None else lambdas
     images = fill_boxes(images, corners[:, None], sizes[:, None],
                         ops.take(images, permutation, axis=0))
-    return images, _blend(labels, ops.take(labels, permutation, axis=0), 1 - pasted)
+    return images, _blend(labels, ops.take(labels, permutation, axis=0), weights)
+
+
+def mix(images, labels, lambdas, use_cutmix, corners, sizes, permutation, correct_lambda=True):
+    """mixup for some examples, CutMix for the others, with fixed parameters.
+
+    Example `i` is blended with its partner by `lambdas[i]` (mixup) when
+    `use_cutmix[i]` is false, and gets the partner's box pasted (CutMix,
+    the box ignored otherwise) when it is true; its label weight is
+    `lambdas[i]` for mixup and, for CutMix, the fraction of its pixels kept
+    (`correct_lambda`) or `lambdas[i]`. All-false `use_cutmix` is `mixup`,
+    all-true is `cutmix`. The arguments are those `mix_parameters` returns.
+
+    Args:
+        images: `(B, H, W, C)` float batch.
+        labels: `(B, K)` soft labels.
+        lambdas: `(B,)` weights of each example's own image and label.
+        use_cutmix: `(B,)` booleans: CutMix (true) or mixup (false).
+        corners: `(B, 2)` integer top-left corners of the CutMix boxes.
+        sizes: `(B, 2)` integer (height, width) of the CutMix boxes.
+        permutation: `(B,)` partner index of each example.
+        correct_lambda: CutMix label weights by the pixels kept (`True`)
+            or by `lambdas` (`False`). Defaults to `True`.
+
+    Returns:
+        `(images, labels)` mixed.
+
+    Example:
+    >>> x, y = np.stack([np.zeros((2, 2, 1)), np.ones((2, 2, 1))]), np.eye(2)
+    >>> mixed_x, mixed_y = mix(x, y, lambdas=[0.75, 0.5], use_cutmix=[False, True],
+    ...                        corners=[[0, 0], [0, 0]], sizes=[[2, 2], [1, 2]],
+    ...                        permutation=[1, 0])
+    >>> ops.convert_to_numpy(mixed_x)[..., 0].tolist()
+    [[[0.25, 0.25], [0.25, 0.25]], [[0.0, 0.0], [1.0, 1.0]]]
+    >>> ops.convert_to_numpy(mixed_y).tolist()
+    [[0.75, 0.25], [0.5, 0.5]]
+    """
+    images, labels = ops.convert_to_tensor(images), ops.convert_to_tensor(labels)
+    lambdas = ops.cast(lambdas, labels.dtype)
+    use_cutmix = ops.convert_to_tensor(use_cutmix, "bool")
+    corners, sizes = ops.cast(corners, "int32"), ops.cast(sizes, "int32")
+    sizes = ops.where(use_cutmix[:, None], sizes, ops.zeros_like(sizes))
+    cut_weights = lambdas
+    if correct_lambda:
+        cut_weights = ops.cast(_kept_fraction(images, corners, sizes), labels.dtype)
+    partners = ops.take(images, permutation, axis=0)
+    # CutMix examples keep their own image (weight 1) outside the box.
+    blended = _blend(images, partners, ops.where(use_cutmix, ops.ones_like(lambdas), lambdas))
+    images = fill_boxes(blended, corners[:, None], sizes[:, None], partners)
+    return images, _blend(labels, ops.take(labels, permutation, axis=0),
+                          ops.where(use_cutmix, cut_weights, lambdas))
 
 
 def soft_labels(labels, num_classes=None):
@@ -439,8 +604,52 @@ def _permutation(batch, seed):
 
 
 def _blend(own, partner, weights):
+    """`weights * own + (1 - weights) * partner`, exactly `own` where a weight is 1."""
     weights = ops.reshape(ops.cast(weights, own.dtype), (-1,) + (1,) * (len(own.shape) - 1))
-    return partner + (own - partner) * weights
+    return own * weights + partner * (1 - weights)
+
+
+def _kept_fraction(images, corners, sizes):
+    """`(B,)` fraction of each image's pixels outside its box, clipped to the image."""
+    height, width = ops.shape(images)[1], ops.shape(images)[2]
+    rows = ops.clip(corners[:, 0] + sizes[:, 0], 0, height) - ops.clip(corners[:, 0], 0, height)
+    cols = ops.clip(corners[:, 1] + sizes[:, 1], 0, width) - ops.clip(corners[:, 1], 0, width)
+    return 1 - ops.cast(rows * cols, "float32") / ops.cast(height * width, "float32")
+
+
+def _smooth(labels, smoothing):
+    """timm's label smoothing: `(1 - s) y + s / K`, on = 1 - s + s / K, off = s / K."""
+    if smoothing == 0:
+        return labels
+    return labels * (1 - smoothing) + smoothing / labels.shape[-1]
+
+
+def _alphas(method, alpha):
+    """`{method: alpha}` (both methods for "switch", mixup first), checked."""
+    if method != "switch":
+        return {method: check_number("alpha", DEFAULT_ALPHA[method] if alpha is None else alpha,
+                                     0, low_open=True)}
+    pair = (DEFAULT_ALPHA["mixup"], DEFAULT_ALPHA["cutmix"]) if alpha is None else alpha
+    if not isinstance(pair, (tuple, list)):
+        pair = (pair, pair)
+    if len(pair) != 2 or not all(_is_positive(value) for value in pair):
+        fail("alpha", "a number > 0 or a pair (mixup alpha, CutMix alpha) of numbers > 0",
+             alpha)
+    return {"mixup": pair[0], "cutmix": pair[1]}
+
+
+def _is_positive(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
+
+
+def _draws_and_index(batch, mode):
+    """How many draws a batch needs, and which draw each example takes (None: its own)."""
+    if mode == "example":
+        return batch, None
+    if mode == "batch":
+        return 1, ops.zeros((batch,), "int32")
+    examples = ops.arange(batch, dtype="int32")
+    return (batch + 1) // 2, ops.minimum(examples, batch - 1 - examples)
 
 
 def _nearest_class_mean(images, labels, num_classes):

@@ -1,9 +1,11 @@
-"""Tests for kerasreg.augment: mix_batch (mixup, CutMix), pipeline, label_preservation.
+"""Tests for kerasreg.augment: mix_batch (mixup, CutMix, switch), pipeline, label_preservation.
 
 References: NumPy blends and slicing for the mixing functions, SciPy's
 Beta distribution for the lambdas (Kolmogorov-Smirnov distance below its
-1% critical value 1.63 / sqrt(n)), scikit-learn's digits for the label
-check. Mixed values are compared within 1e-6 (float32 round-off).
+1% critical value 1.63 / sqrt(n)), timm's `mixup_target` formula for label
+smoothing, pixel counts for CutMix label weights, scikit-learn's digits for
+the label check. Mixed values are compared within 1e-6 (float32 round-off);
+drawn frequencies within about 4 standard errors (stated per test).
 """
 
 import doctest
@@ -20,10 +22,10 @@ import scipy.stats
 
 import kerasreg.augment
 from kerasreg.augment import (STEPS, AugmentationPipeline, cutmix, cutmix_parameters,
-                              label_preservation, mix_batch, mixup, mixup_parameters,
-                              pipeline, soft_labels)
+                              label_preservation, mix, mix_batch, mix_parameters, mixup,
+                              mixup_parameters, pipeline, soft_labels)
 from kerasreg.datasets import load_digits
-from kerasreg.layers.augmentation import Cutout, RandomScaleCrop
+from kerasreg.layers.augmentation import Cutout, RandomPCALighting, RandomScaleCrop
 from tests.layer_checks import assert_save_load_roundtrip
 
 NUM_CLASSES = 16
@@ -162,23 +164,156 @@ def test_mix_batch_same_int_seed_same_mix_and_generator_new_mix():
 @pytest.mark.skipif(keras.config.backend() != "tensorflow",
                     reason="kerasreg's layers run inside tf.data graphs on the TensorFlow "
                            "backend; elsewhere kerasreg.augment.pipeline wraps them")
-def test_mix_batch_runs_in_a_tf_data_map():
+@pytest.mark.parametrize("method, mode", [("cutmix", "example"), ("switch", "pair"),
+                                          ("switch", "batch")])
+def test_mix_batch_runs_in_a_tf_data_map(method, mode):
     import tensorflow as tf
 
-    images, labels = _random_batch(16)
+    images, labels = _random_batch(15)
     generator = keras.random.SeedGenerator(0)
     dataset = tf.data.Dataset.from_tensor_slices((images, labels.argmax(axis=1))).batch(8).map(
-        lambda x, y: mix_batch(x, y, "cutmix", num_classes=4, seed=generator))
-    batches = [(x.numpy(), y.numpy()) for x, y in dataset]
-    assert [x.shape for x, _ in batches] == [(8, 6, 8, 3)] * 2
+        lambda x, y: mix_batch(x, y, method, num_classes=4, seed=generator, mode=mode,
+                               probability=0.9, label_smoothing=0.1))
+    batches = [(x.numpy(), y.numpy()) for x, y in dataset]  # unknown batch size: 8, then 7
+    assert [x.shape for x, _ in batches] == [(8, 6, 8, 3), (7, 6, 8, 3)]
     assert all(np.allclose(y.sum(axis=1), 1.0, atol=1e-6) for _, y in batches)
+
+
+# mix_batch: timm's options (switch, modes, probability, area correction, smoothing) --------
+
+def test_mix_takes_cutmix_rows_from_cutmix_and_the_others_from_mixup():
+    images, labels = _random_batch(3)
+    lambdas, permutation = np.array([0.3, 0.6, 0.9], "float32"), np.array([1, 2, 0])
+    corners, sizes = np.array([[-2, 5], [1, 2], [4, -3]]), np.array([[4, 6], [3, 3], [5, 5]])
+    use_cutmix = np.array([True, False, True])
+    mixed = [_numpy(t) for t in mix(images, labels, lambdas, use_cutmix, corners, sizes,
+                                    permutation)]
+    blended = [_numpy(t) for t in mixup(images, labels, lambdas, permutation)]
+    pasted = [_numpy(t) for t in cutmix(images, labels, corners, sizes, permutation)]
+    for got, from_mixup, from_cutmix in zip(mixed, blended, pasted):
+        np.testing.assert_array_equal(got[use_cutmix], from_cutmix[use_cutmix])
+        np.testing.assert_allclose(got[~use_cutmix], from_mixup[~use_cutmix], atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["mixup", "cutmix", "switch"])
+def test_mix_batch_label_smoothing_equals_timms_mixup_target(method):
+    images, classes, smoothing = _constant_images(), np.arange(NUM_CLASSES), 0.1
+    arguments = dict(num_classes=NUM_CLASSES, seed=4, mode="pair")
+    _, plain = mix_batch(images, classes, method, **arguments)
+    _, smoothed = mix_batch(images, classes, method, label_smoothing=smoothing, **arguments)
+    own_weight = np.diag(_numpy(plain))[:, None]  # lambda, area-corrected for CutMix
+    # timm.data.mixup.mixup_target: one-hot with on/off values, partner = flipped batch.
+    off = smoothing / NUM_CLASSES
+    on = 1 - smoothing + off
+    target = np.where(np.eye(NUM_CLASSES, dtype=bool), on, off)
+    expected = own_weight * target + (1 - own_weight) * target[::-1]
+    np.testing.assert_allclose(_numpy(smoothed), expected, atol=1e-6)
+    np.testing.assert_allclose(_numpy(smoothed).sum(axis=1), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["example", "pair", "batch"])
+def test_switch_probability_zero_is_all_mixup_and_one_all_cutmix(mode):
+    images = np.zeros((64, 4, 4, 1), "float32")
+    never, always = (_numpy(mix_parameters(images, "switch", mode=mode, switch_probability=p,
+                                           seed=1)["use_cutmix"]) for p in (0.0, 1.0))
+    assert not never.any() and always.all()
+
+
+# Draws per mode and the tolerance on the CutMix share (about 4 standard errors of 0.5):
+# 4000 examples: 0.03; 2000 pairs: 0.045; 200 batches: 0.15.
+@pytest.mark.parametrize("mode, batch, calls, tolerance", [
+    ("example", 4000, 1, 0.03), ("pair", 4000, 1, 0.045), ("batch", 4, 200, 0.15)])
+def test_switch_probability_half_picks_cutmix_for_about_half(mode, batch, calls, tolerance):
+    images, generator = np.zeros((batch, 4, 4, 1), "float32"), keras.random.SeedGenerator(2)
+    use_cutmix = np.concatenate([_numpy(mix_parameters(
+        images, "switch", mode=mode, switch_probability=0.5, seed=generator)["use_cutmix"])
+        for _ in range(calls)])
+    assert abs(use_cutmix.mean() - 0.5) < tolerance
+
+
+def test_pair_mode_pairs_i_with_its_mirror_and_shares_every_draw():
+    draws = {key: _numpy(value) for key, value in mix_parameters(
+        np.zeros((7, 8, 8, 1), "float32"), "switch", mode="pair", seed=2).items()}
+    assert draws["permutation"].tolist() == [6, 5, 4, 3, 2, 1, 0]
+    for key in ("lambdas", "use_cutmix", "corners", "sizes"):
+        np.testing.assert_array_equal(draws[key], draws[key][::-1])
+    assert len(set(draws["lambdas"][:4].tolist())) == 4  # one draw per pair
+
+
+def test_batch_mode_draws_one_lambda_method_and_box():
+    draws = {key: _numpy(value) for key, value in mix_parameters(
+        np.zeros((8, 8, 8, 1), "float32"), "switch", mode="batch", seed=3).items()}
+    for key in ("lambdas", "use_cutmix", "corners", "sizes"):
+        np.testing.assert_array_equal(draws[key], draws[key][:1].repeat(8, axis=0))
+    assert sorted(draws["permutation"].tolist()) == list(range(8))
+
+
+def test_example_mode_draws_one_lambda_per_example():
+    lambdas = _numpy(mix_parameters(np.zeros((8, 8, 8, 1), "float32"), "switch", seed=3)[
+        "lambdas"])
+    assert len(set(lambdas.tolist())) == 8
+
+
+def test_pair_mode_mixes_each_pair_both_ways_and_keeps_an_odd_middle():
+    images = _constant_images(batch=7)
+    mixed_images, mixed_labels = (_numpy(t) for t in mix_batch(
+        images, np.arange(7), "mixup", alpha=1.0, num_classes=7, seed=5, mode="pair"))
+    values, own = np.arange(1, 8), np.diag(mixed_labels)
+    np.testing.assert_allclose(own, own[::-1], atol=1e-6)
+    np.testing.assert_allclose(mixed_images[:, 0, 0, 0],
+                               own * values + (1 - own) * values[::-1], rtol=1e-6)
+    assert mixed_labels[3, 3] == 1.0 and mixed_images[3, 0, 0, 0] == 4.0
+
+
+@pytest.mark.parametrize("mode", ["example", "pair", "batch"])
+def test_mix_batch_switch_labels_match_the_picture(mode):
+    images, values = _constant_images(), np.arange(1, NUM_CLASSES + 1)
+    arguments = dict(mode=mode, probability=0.8, seed=6)
+    use_cutmix = _numpy(mix_parameters(images, "switch", **arguments)["use_cutmix"])
+    mixed_images, mixed_labels = (_numpy(t) for t in mix_batch(
+        images, np.arange(NUM_CLASSES), "switch", num_classes=NUM_CLASSES, **arguments))
+    # Every example: the mean pixel is the label-weighted mean of the class values.
+    np.testing.assert_allclose(mixed_images.mean(axis=(1, 2, 3)), mixed_labels @ values,
+                               rtol=1e-5)
+    for image, label in zip(mixed_images[use_cutmix], mixed_labels[use_cutmix]):
+        counts = np.bincount(image.ravel().astype(int) - 1, minlength=NUM_CLASSES)
+        np.testing.assert_allclose(label, counts / image.size, atol=1e-6)
+
+
+def test_mix_batch_uncorrected_cutmix_labels_use_the_drawn_lambda():
+    images = _constant_images()
+    draws = {key: _numpy(value) for key, value in mix_parameters(images, "cutmix",
+                                                                  seed=7).items()}
+    mixed_images, mixed_labels = (_numpy(t) for t in mix_batch(
+        images, np.arange(NUM_CLASSES), "cutmix", num_classes=NUM_CLASSES, seed=7,
+        correct_lambda=False))
+    mixed = draws["permutation"] != np.arange(NUM_CLASSES)  # not paired with itself
+    own = np.diag(mixed_labels)
+    np.testing.assert_allclose(own[mixed], draws["lambdas"][mixed], atol=1e-6)
+    kept = (mixed_images == images).mean(axis=(1, 2, 3))
+    assert np.abs(own - kept)[mixed].max() > 0.05  # clipped boxes: the drawn lambda is off
+
+
+@pytest.mark.parametrize("method", ["mixup", "cutmix", "switch"])
+def test_mix_batch_probability_zero_changes_nothing(method):
+    images, labels = _random_batch(16)
+    mixed_images, mixed_labels = mix_batch(images, labels, method, seed=8, probability=0.0)
+    np.testing.assert_array_equal(_numpy(mixed_images), images)
+    np.testing.assert_array_equal(_numpy(mixed_labels), labels)
+
+
+def test_mix_batch_probability_mixes_that_share_of_the_examples():
+    lambdas = _numpy(mix_parameters(np.zeros((4000, 4, 4, 1), "float32"), "switch", alpha=1.0,
+                                    probability=0.3, seed=9)["lambdas"])
+    # 4000 examples: the share's standard error is 0.0072.
+    assert abs((lambdas < 1).mean() - 0.3) < 0.03
 
 
 @pytest.mark.parametrize("method", ["mix", "MIXUP", None])
 def test_mix_batch_rejects_bad_method(method):
     with pytest.raises(ValueError) as error:
         mix_batch(*_random_batch(), method=method)
-    assert str(error.value) == (f"`method` must be one of 'mixup', 'cutmix'. "
+    assert str(error.value) == (f"`method` must be one of 'mixup', 'cutmix', 'switch'. "
                                 f"Received: method={method!r}")
 
 
@@ -187,6 +322,46 @@ def test_mix_batch_rejects_bad_alpha(alpha):
     with pytest.raises(ValueError) as error:
         mix_batch(*_random_batch(), alpha=alpha)
     assert str(error.value) == f"`alpha` must be a number > 0. Received: alpha={alpha!r}"
+
+
+@pytest.mark.parametrize("alpha", [(0.2,), (0.2, 0), (0.2, 1.0, 3.0), -1, "a"])
+def test_mix_batch_rejects_bad_switch_alpha(alpha):
+    with pytest.raises(ValueError) as error:
+        mix_batch(*_random_batch(), "switch", alpha=alpha)
+    assert str(error.value) == ("`alpha` must be a number > 0 or a pair (mixup alpha, CutMix "
+                                f"alpha) of numbers > 0. Received: alpha={alpha!r}")
+
+
+@pytest.mark.parametrize("mode", ["elem", "Batch", None])
+def test_mix_batch_rejects_bad_mode(mode):
+    with pytest.raises(ValueError) as error:
+        mix_batch(*_random_batch(), mode=mode)
+    assert str(error.value) == ("`mode` must be one of 'example', 'pair', 'batch'. "
+                                f"Received: mode={mode!r}")
+
+
+@pytest.mark.parametrize("name", ["probability", "switch_probability"])
+@pytest.mark.parametrize("value", [-0.1, 1.5, None])
+def test_mix_batch_rejects_probabilities_outside_zero_one(name, value):
+    with pytest.raises(ValueError) as error:
+        mix_batch(*_random_batch(), "switch", **{name: value})
+    assert str(error.value) == f"`{name}` must be a number in [0, 1]. Received: {name}={value!r}"
+
+
+@pytest.mark.parametrize("smoothing", [-0.1, 1.0, 1.5, "0.1"])
+def test_mix_batch_rejects_label_smoothing_outside_zero_one(smoothing):
+    with pytest.raises(ValueError) as error:
+        mix_batch(*_random_batch(), label_smoothing=smoothing)
+    assert str(error.value) == ("`label_smoothing` must be a number in [0, 1). "
+                                f"Received: label_smoothing={smoothing!r}")
+
+
+@pytest.mark.parametrize("correct_lambda", [1, "yes", None])
+def test_mix_batch_rejects_a_non_bool_correct_lambda(correct_lambda):
+    with pytest.raises(ValueError) as error:
+        mix_batch(*_random_batch(), "cutmix", correct_lambda=correct_lambda)
+    assert str(error.value) == ("`correct_lambda` must be a bool (True or False). "
+                                f"Received: correct_lambda={correct_lambda!r}")
 
 
 def test_mix_batch_needs_num_classes_for_integer_labels():
@@ -245,6 +420,25 @@ def test_pipeline_save_load_roundtrip(tmp_path):
                         "lens_distortion", "dequantize"], seed=0)
     assert isinstance(augment, AugmentationPipeline)
     assert_save_load_roundtrip(augment, np.random.default_rng(0).random((2, 12, 12, 3)), tmp_path)
+
+
+def test_pipeline_takes_an_adapted_pca_lighting_layer(tmp_path):
+    import tensorflow as tf
+
+    images = np.random.default_rng(0).random((6, 12, 12, 3)).astype("float32")
+    lighting = RandomPCALighting(alpha_std=0.5, seed=0)
+    lighting.adapt(images)
+    augment = pipeline(["flip", lighting], seed=0)
+    shifts = _numpy(augment(images)) - _numpy(pipeline(["flip"], seed=0)(images))
+    np.testing.assert_allclose(shifts, np.broadcast_to(shifts[:, :1, :1], shifts.shape),
+                               atol=1e-6)  # one shift per image
+    assert np.abs(shifts).max() > 1e-3
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(4).map(augment)
+    assert [tuple(batch.shape) for batch in dataset] == [(4, 12, 12, 3), (2, 12, 12, 3)]
+    assert_save_load_roundtrip(augment, images, tmp_path)
+    keras.Sequential([keras.Input((12, 12, 3)), augment]).save(tmp_path / "lit.keras")
+    loaded = keras.models.load_model(tmp_path / "lit.keras", safe_mode=True).layers[0].layers[1]
+    np.testing.assert_array_equal(_numpy(loaded.eigenvectors), _numpy(lighting.eigenvectors))
 
 
 @pytest.mark.parametrize("steps", [[], "flip", None])

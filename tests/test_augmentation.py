@@ -1,10 +1,12 @@
 """Tests for kerasreg.layers.augmentation: RandomScaleCrop, Cutout,
-RandomLensDistortion, Dequantize and their pure functions.
+RandomLensDistortion, Dequantize, RandomPCALighting and their pure functions.
 
 References: `keras.ops.image.resize` + NumPy slicing for scale crops, NumPy
 slicing for Cutout's clipped squares, `scipy.ndimage.map_coordinates`
-(order 1) for the lens warp. Interpolated pixels are compared within 1e-5
-(float32 round-off); masks and shapes exactly.
+(order 1) for the lens warp, NumPy's covariance and `eigvalsh` and the
+paper's formula for PCA lighting. Interpolated pixels are compared within
+1e-5 (float32 round-off); masks and shapes exactly; sampled statistics
+within about 5 standard errors (stated per test).
 """
 
 import doctest
@@ -17,8 +19,9 @@ import scipy.ndimage
 
 import kerasreg.layers.augmentation
 from kerasreg.layers.augmentation import (Cutout, Dequantize, RandomLensDistortion,
-                                          RandomScaleCrop, cutout, fill_boxes,
-                                          lens_distortion, resized_shape, scale_crop)
+                                          RandomPCALighting, RandomScaleCrop, cutout,
+                                          fill_boxes, lens_distortion, pca_lighting,
+                                          resized_shape, scale_crop)
 from tests.layer_checks import (assert_runs_mirrored, assert_runs_mixed_precision,
                                 assert_save_load_roundtrip)
 
@@ -289,6 +292,144 @@ def test_dequantize_rejects_bad_levels(levels):
     assert str(error.value) == f"`levels` must be an integer >= 2. Received: levels={levels!r}"
 
 
+# RandomPCALighting ---------------------------------------------------------------------
+
+def _colour_images(shape=(64, 8, 8, 3), seed=3):
+    """Pixels with a known, anisotropic colour covariance."""
+    mixing = np.array([[0.30, 0.25, 0.20], [0.0, 0.10, -0.08], [0.0, 0.0, 0.03]])
+    pixels = np.random.default_rng(seed).normal(size=shape[:-1] + (3,)) @ mixing
+    return (0.5 + pixels).astype("float32")
+
+
+def _adapted_lighting(alpha_std=0.1, seed=1, images=None):
+    layer = RandomPCALighting(alpha_std, seed=seed)
+    layer.adapt(_colour_images() if images is None else images)
+    return layer
+
+
+def _eigenpairs(layer):
+    return _numpy(layer.eigenvalues), _numpy(layer.eigenvectors)
+
+
+def test_pca_lighting_adds_one_colour_shift_per_image():
+    images = _images((3, 5, 6, 3))
+    alphas = np.array([[0.1, -0.2, 0.3], [0.0, 0.0, 0.0], [-1.0, 0.5, 2.0]], "float32")
+    eigenvalues = np.array([0.2, 0.05, 0.01])
+    eigenvectors = np.linalg.qr(_images((1, 3, 3)))[0][0]  # orthonormal columns
+    # The paper's [p1, p2, p3] [a1 l1, a2 l2, a3 l3]^T, one row per image.
+    shifts = (alphas * eigenvalues) @ eigenvectors.T
+    np.testing.assert_allclose(
+        _numpy(pca_lighting(images, alphas, eigenvalues, eigenvectors)),
+        images + shifts[:, None, None, :], atol=1e-6)
+
+
+def test_pca_lighting_adapt_stores_the_eigenpairs_of_the_pixel_covariance():
+    images = _colour_images()
+    eigenvalues, eigenvectors = _eigenpairs(_adapted_lighting(images=images))
+    covariance = np.cov(images.reshape(-1, 3), rowvar=False, bias=True)
+    np.testing.assert_allclose(eigenvalues, np.linalg.eigvalsh(covariance)[::-1], atol=1e-6)
+    np.testing.assert_allclose(eigenvectors @ np.diag(eigenvalues) @ eigenvectors.T, covariance,
+                               atol=1e-6)
+    np.testing.assert_allclose(eigenvectors.T @ eigenvectors, np.eye(3), atol=1e-6)
+
+
+def test_pca_lighting_adapt_takes_batches_of_image_label_pairs():
+    images = _colour_images()
+    batches = [(images[:40], np.zeros(40)), (images[40:], np.zeros(24))]
+    for from_batches, from_array in zip(_eigenpairs(_adapted_lighting(images=batches)),
+                                        _eigenpairs(_adapted_lighting(images=images))):
+        np.testing.assert_allclose(from_batches, from_array, atol=1e-6)
+
+
+def test_pca_lighting_shifts_have_the_papers_covariance():
+    layer = _adapted_lighting(alpha_std=0.1)
+    eigenvalues, eigenvectors = _eigenpairs(layer)
+    shifts = _numpy(layer(np.zeros((20000, 1, 1, 3), "float32")))[:, 0, 0]
+    # Cov(shift) = V diag(alpha_std^2 lambda^2) V^T: in the eigenbasis, scaled by
+    # alpha_std * lambda, the shifts have identity covariance. 20000 draws: standard
+    # errors of about 0.01 (variances) and 0.007 (covariances); tolerance 0.05.
+    coordinates = shifts @ eigenvectors / (0.1 * eigenvalues)
+    np.testing.assert_allclose(np.cov(coordinates, rowvar=False), np.eye(3), atol=0.05)
+    np.testing.assert_allclose(coordinates.mean(axis=0), 0.0, atol=0.05)
+
+
+def test_pca_lighting_shifts_lie_in_the_span_of_the_eigenvectors():
+    images = _colour_images()
+    images[..., 2] = images[..., 0] - images[..., 1]  # a zero-variance colour direction
+    layer = _adapted_lighting(alpha_std=1.0, images=images)
+    eigenvalues, eigenvectors = _eigenpairs(layer)
+    assert eigenvalues[2] < 1e-6 * eigenvalues[0]
+    shifts = (_numpy(layer(images)) - images).reshape(-1, 3)
+    null_direction = np.array([1.0, -1.0, -1.0]) / np.sqrt(3)
+    assert np.abs(shifts @ null_direction).max() < 1e-5
+    assert np.abs(shifts @ eigenvectors[:, 0]).max() > 1e-2
+
+
+def test_pca_lighting_layer_applies_its_drawn_alphas():
+    images = _images((4, 6, 6, 3))
+    alphas = _adapted_lighting(seed=5).random_parameters(keras.ops.convert_to_tensor(images))[
+        "alphas"]
+    layer = _adapted_lighting(seed=5)
+    np.testing.assert_array_equal(_numpy(layer(images)), _numpy(
+        pca_lighting(images, alphas, layer.eigenvalues, layer.eigenvectors)))
+
+
+def test_pca_lighting_alphas_are_drawn_once_per_image_and_channel():
+    alphas = _numpy(_adapted_lighting(0.1, seed=2).random_parameters(
+        np.zeros((5000, 2, 2, 3), "float32"))["alphas"])
+    assert alphas.shape == (5000, 3)
+    # 15000 draws of N(0, 0.1): the standard deviation's standard error is 0.0006.
+    assert abs(alphas.std() - 0.1) < 0.003
+
+
+def test_pca_lighting_is_the_identity_at_inference():
+    images = _images((2, 6, 6, 3))
+    np.testing.assert_array_equal(_numpy(_adapted_lighting()(images, training=False)), images)
+
+
+def test_pca_lighting_save_load_keeps_the_eigenpairs(tmp_path):
+    layer = _adapted_lighting()
+    model = keras.Sequential([keras.Input((6, 6, 3)), layer])
+    model.save(tmp_path / "lighting.keras")
+    loaded = keras.models.load_model(tmp_path / "lighting.keras", safe_mode=True).layers[-1]
+    for saved, restored in zip(_eigenpairs(layer), _eigenpairs(loaded)):
+        np.testing.assert_array_equal(saved, restored)
+    assert loaded.is_adapted and tuple(loaded(_images((2, 6, 6, 3))).shape) == (2, 6, 6, 3)
+
+
+def test_pca_lighting_must_be_adapted_before_it_is_called():
+    with pytest.raises(ValueError, match=r"RandomPCALighting must be adapted before it is "
+                                         r"called: run `layer.adapt\(training_images\)` first"):
+        RandomPCALighting(seed=1)(_images((2, 6, 6, 3)))
+
+
+def test_pca_lighting_rejects_images_with_other_channels():
+    layer = _adapted_lighting()
+    with pytest.raises(ValueError, match=r"`inputs.shape\[-1\]` must be 3, the number of "
+                                         r"channels the layer was adapted on\. Received: "
+                                         r"inputs.shape\[-1\]=1"):
+        layer(_images((2, 6, 6, 1)))
+    with pytest.raises(ValueError) as error:
+        layer.adapt(_images((2, 6, 6, 4)))
+    assert str(error.value) == ("`data.shape[-1]` must be 3, the number of channels the layer "
+                                "was built for. Received: data.shape[-1]=4")
+
+
+def test_pca_lighting_adapt_rejects_data_that_are_not_images():
+    with pytest.raises(ValueError) as error:
+        RandomPCALighting().adapt(np.zeros((10, 3)))
+    assert str(error.value) == ("`data.shape` must be images (N, H, W, C) or one image "
+                                "(H, W, C). Received: data.shape=(10, 3)")
+
+
+@pytest.mark.parametrize("alpha_std", [-0.1, "0.1", None])
+def test_pca_lighting_rejects_bad_alpha_std(alpha_std):
+    with pytest.raises(ValueError) as error:
+        RandomPCALighting(alpha_std)
+    assert str(error.value) == (f"`alpha_std` must be a number >= 0. "
+                                f"Received: alpha_std={alpha_std!r}")
+
+
 # Every layer ---------------------------------------------------------------------------
 
 LAYERS = {
@@ -296,7 +437,11 @@ LAYERS = {
     "Cutout": lambda: Cutout(0.3, count=2, fill_value=0.5, seed=1),
     "RandomLensDistortion": lambda: RandomLensDistortion(0.1, seed=1),
     "Dequantize": lambda: Dequantize(32, seed=1),
+    "RandomPCALighting": lambda: _adapted_lighting(0.5, seed=1),
 }
+# The mirrored model's layers, as source code; RandomPCALighting is adapted first.
+MIRRORED_LIGHTING = (f"(lambda layer: [layer.adapt(np.random.default_rng(0).random((4, 12, 12, "
+                     f"3))), layer][1])({MODULE}.RandomPCALighting(seed=1))")
 
 
 @pytest.mark.parametrize("name", LAYERS)
@@ -334,7 +479,7 @@ def test_augmentation_layers_run_mirrored():
     layers = ", ".join(f"{MODULE}.{call}" for call in (
         "RandomScaleCrop((10, 14), 8, seed=1)", "Cutout(3, seed=1)",
         "RandomLensDistortion(0.1, seed=1)", "Dequantize(seed=1)"))
-    assert_runs_mirrored(f"keras.Sequential([{layers}])", (12, 12, 3))
+    assert_runs_mirrored(f"keras.Sequential([{layers}, {MIRRORED_LIGHTING}])", (12, 12, 3))
 
 
 @pytest.mark.skipif(keras.config.backend() != "tensorflow",

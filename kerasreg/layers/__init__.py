@@ -1,6 +1,7 @@
 """Keras layers for the lecture's regularizations (all registered as `kerasreg>Name`)."""
 
 from kerasreg.layers.augmentation import (Cutout, Dequantize, RandomLensDistortion,
+                                          RandomPCALighting,
                                           RandomScaleCrop, cutout, fill_boxes, lens_distortion,
                                           resized_shape, scale_crop)
 from kerasreg.layers.dropout import MCDropout, VanillaDropout, vanilla_dropout

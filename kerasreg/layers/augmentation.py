@@ -1,14 +1,16 @@
 """Image augmentation layers for what Keras lacks: scale crops, Cutout, lens
-distortion and dequantization noise.
+distortion, dequantization noise and AlexNet's PCA lighting.
 
 Each layer draws its random parameters in one method (`random_parameters`)
 and applies them with a deterministic function of this module (`scale_crop`,
-`cutout`, `lens_distortion`), so a test or a lab cell can pass fixed
-parameters and see exactly what the layer does. Like Keras' augmentation
-layers (`keras.layers.RandomFlip`, ...), they augment unless called with
-`training=False` (which `fit` does not do and `predict`/`evaluate` do),
-accept one image `(H, W, C)` or a batch `(B, H, W, C)`, integer or float
-pixels, and return the layer's compute dtype.
+`cutout`, `lens_distortion`, `pca_lighting`), so a test or a lab cell can
+pass fixed parameters and see exactly what the layer does. Like Keras'
+augmentation layers (`keras.layers.RandomFlip`, ...), they augment unless
+called with `training=False` (which `fit` does not do and `predict` /
+`evaluate` do), accept one image `(H, W, C)` or a batch `(B, H, W, C)`,
+integer or float pixels, and return the layer's compute dtype.
+`RandomPCALighting` learns its colour axes in `adapt()`, as
+`keras.layers.Normalization` does.
 
 Everything is `keras.ops`, so the layers run inside a model on any backend
 and inside `tf.data.Dataset.map` with the TensorFlow backend (graph mode).
@@ -21,9 +23,11 @@ them eagerly through `tf.numpy_function` in that one case.
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
 from kerasreg._validation import check_number, fail
+from kerasreg.layers.whitening import pca
 
 
 def resized_shape(height, width, short_side):
@@ -199,6 +203,36 @@ def lens_distortion(images, strengths):
                             center_col + radius * cols * factor)
 
 
+def pca_lighting(images, alphas, eigenvalues, eigenvectors):
+    """AlexNet's lighting noise: add `eigenvectors @ (alphas[i] * eigenvalues)` to image `i`.
+
+    The same colour shift goes to every pixel of an image: a combination of
+    the principal colour directions (the columns of `eigenvectors`), each
+    weighted by its eigenvalue and the image's coefficient. Computed in
+    float32, then cast to the images' dtype.
+
+    Args:
+        images: `(B, H, W, C)` float tensor.
+        alphas: `(B, C)` coefficients, one per image and principal direction.
+        eigenvalues: `(C,)` variances of the pixel colours along the eigenvectors.
+        eigenvectors: `(C, C)` principal directions, one per column.
+
+    Returns:
+        A tensor like `images`.
+
+    Example:
+    >>> import numpy as np
+    >>> out = pca_lighting(np.zeros((1, 2, 2, 3), "float32"), alphas=[[0.5, 0.0, 2.0]],
+    ...                    eigenvalues=[2.0, 1.0, 0.25], eigenvectors=np.eye(3)[:, ::-1])
+    >>> keras.ops.convert_to_numpy(out)[0, 1, 1].tolist()
+    [0.5, 0.0, 1.0]
+    """
+    images = ops.convert_to_tensor(images)
+    weights = ops.cast(alphas, "float32") * ops.cast(eigenvalues, "float32")
+    shifts = ops.matmul(weights, ops.transpose(ops.cast(eigenvectors, "float32")))
+    return images + ops.cast(shifts, images.dtype)[:, None, None, :]
+
+
 class _ImageAugmentation(keras.layers.Layer):
     """Shared shell: cast, accept one image or a batch, draw, then apply."""
 
@@ -208,10 +242,7 @@ class _ImageAugmentation(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
-        if len(input_shape) not in (3, 4):
-            raise ValueError(
-                f"{type(self).__name__} expects one image (H, W, C) or a batch "
-                f"(B, H, W, C). Received: input_shape={tuple(input_shape)}")
+        _check_rank(self, input_shape)
 
     def call(self, inputs, training=True):
         images = ops.cast(inputs, self.compute_dtype)
@@ -475,6 +506,120 @@ class Dequantize(_ImageAugmentation):
         return {**super().get_config(), "levels": self.levels}
 
 
+@keras.saving.register_keras_serializable(package="kerasreg")
+class RandomPCALighting(_ImageAugmentation):
+    """AlexNet's PCA lighting: shift each image's colours along the principal colour axes.
+
+    Krizhevsky et al. alter the intensities of the RGB channels: the PCA of
+    the 3 x 3 covariance of the training pixels' RGB values gives
+    eigenvectors `p_k` and eigenvalues `lambda_k`, and every pixel of an
+    image gets `[p_1, p_2, p_3] [alpha_1 lambda_1, alpha_2 lambda_2,
+    alpha_3 lambda_3]^T` added, with `alpha_k ~ N(0, alpha_std)` drawn once
+    per image: the whole image changes colour and brightness the way a
+    change of illumination does, mostly along the first (brightness-like)
+    axis. Call `adapt(training_images)` first, as with
+    `keras.layers.Normalization`; the eigenvalues and eigenvectors (from
+    `kerasreg.layers.pca`) are non-trainable weights, saved in `.keras`
+    files (a loaded layer is adapted); calling it before `adapt` raises a
+    `ValueError`, as `keras.utils.FeatureSpace` does. As in the paper the
+    shift is proportional to the eigenvalues, which carry the square of the
+    pixel unit: adapt on images in the range the layer will see.
+    Photographs in [0, 1] have `lambda_1` around 0.1, so the default
+    `alpha_std` moves pixels by about 0.01, a subtle change. Identity at
+    inference.
+
+    Args:
+        alpha_std: standard deviation of the coefficients `alpha`, >= 0.
+            Defaults to `0.1` (the paper's).
+        seed: seed of the coefficients. Defaults to `None`.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: one image `(H, W, C)` or a batch `(B, H, W, C)` with the
+            channels of the adapted data.
+        training: shift (`True`, the default) or return the input (`False`).
+
+    Example:
+    >>> import numpy as np
+    >>> images = np.random.default_rng(0).random((8, 16, 16, 3)).astype("float32")
+    >>> layer = RandomPCALighting(seed=0)
+    >>> layer.adapt(images)
+    >>> shifts = keras.ops.convert_to_numpy(layer(images)) - images
+    >>> bool(np.allclose(shifts, shifts[:, :1, :1], atol=1e-6))  # one shift per image
+    True
+
+    Reference:
+        Krizhevsky, Sutskever, Hinton, "ImageNet Classification with Deep
+        Convolutional Neural Networks", NeurIPS 2012, section 4.1.
+    """
+
+    def __init__(self, alpha_std=0.1, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.alpha_std = check_number("alpha_std", alpha_std, 0)
+        self.is_adapted = False
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        channels = input_shape[-1]
+        if channels is None:
+            fail("input_shape", "an image shape with a known number of channels",
+                 tuple(input_shape))
+        # autocast=False: the shift is computed in float32 even under mixed precision.
+        self.eigenvalues = self.add_weight(name="eigenvalues", shape=(channels,),
+                                           initializer="zeros", trainable=False, autocast=False)
+        self.eigenvectors = self.add_weight(name="eigenvectors", shape=(channels, channels),
+                                            initializer="identity", trainable=False,
+                                            autocast=False)
+
+    def adapt(self, data):
+        """Eigendecompose the colour covariance of the pixels of `data`.
+
+        Args:
+            data: images `(N, H, W, C)` or one image `(H, W, C)`, as a
+                NumPy array or tensor, or an iterable of such batches (e.g.
+                a batched `tf.data.Dataset` of `x` or `(x, y)`).
+        """
+        _, eigenvalues, eigenvectors = pca(_pixel_rows(data))
+        if not self.built:
+            self.build((None, None, None, len(eigenvalues)))
+        elif self.eigenvalues.shape[0] != len(eigenvalues):
+            fail("data.shape[-1]", f"{self.eigenvalues.shape[0]}, the number of channels the "
+                 "layer was built for", len(eigenvalues))
+        self.eigenvalues.assign(eigenvalues)
+        self.eigenvectors.assign(eigenvectors)
+        self.is_adapted = True
+
+    def build_from_config(self, config):
+        super().build_from_config(config)
+        self.is_adapted = True  # being loaded: the saved eigenpairs come next
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        self.is_adapted = True  # the saved eigenpairs
+
+    def call(self, inputs, training=True):
+        if not self.is_adapted:
+            raise ValueError("RandomPCALighting must be adapted before it is called: run "
+                             "`layer.adapt(training_images)` first.")
+        _check_rank(self, inputs.shape)
+        if inputs.shape[-1] != self.eigenvalues.shape[0]:
+            fail("inputs.shape[-1]", f"{self.eigenvalues.shape[0]}, the number of channels "
+                 "the layer was adapted on", inputs.shape[-1])
+        return super().call(inputs, training=training)
+
+    def random_parameters(self, images):
+        """`{"alphas": (B, C)}` drawn from `N(0, alpha_std)`."""
+        shape = (ops.shape(images)[0], self.eigenvalues.shape[0])
+        return {"alphas": keras.random.normal(shape, stddev=self.alpha_std,
+                                              seed=self.seed_generator)}
+
+    def transform(self, images, parameters):
+        return pca_lighting(images, parameters["alphas"], self.eigenvalues, self.eigenvectors)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha_std": self.alpha_std}
+
+
 def _is_pixels(size):
     return isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 1
 
@@ -491,6 +636,28 @@ def _check_scale_range(scale_range):
     if not valid:
         fail("scale_range", "a pair (low, high) of integers with 1 <= low <= high",
              scale_range)
+
+
+def _check_rank(layer, shape):
+    if len(shape) not in (3, 4):
+        raise ValueError(
+            f"{type(layer).__name__} expects one image (H, W, C) or a batch "
+            f"(B, H, W, C). Received: input_shape={tuple(shape)}")
+
+
+def _pixel_rows(data, rows_per_block=1 << 20):
+    """`(pixels, channels)` blocks of images: an array, a tensor or an iterable of batches."""
+    if hasattr(data, "shape"):
+        data = [data]
+    for batch in data:
+        if isinstance(batch, (tuple, list)):  # (x, y) or (x, y, sample_weight)
+            batch = batch[0]
+        pixels = np.asarray(ops.convert_to_numpy(batch))
+        if pixels.ndim not in (3, 4):
+            fail("data.shape", "images (N, H, W, C) or one image (H, W, C)", pixels.shape)
+        pixels = pixels.reshape(-1, pixels.shape[-1])
+        for start in range(0, len(pixels), rows_per_block):
+            yield pixels[start:start + rows_per_block]
 
 
 def _in_interval(length, starts, sizes):
