@@ -8,6 +8,7 @@ Bernoulli mean; exact invariants (a gate is 0 or 1) to float32 rounding.
 
 import doctest
 import re
+import warnings
 
 import keras
 import numpy as np
@@ -184,6 +185,19 @@ def test_batch_mode_does_not_run_a_dropped_branch_inside_fit(jit_compile):
     calls = float(_numpy(branch.calls))
     # Binomial(40, 0.2): mean 8, std 2.5; a branch run every step would give 40.
     assert 0 < calls < steps / 2
+
+
+def test_a_dropped_branch_gets_zero_gradients_not_none_inside_fit():
+    # Keras warns "Gradients do not exist" and skips the optimizer update for
+    # variables without a gradient; every backend must give zeros instead.
+    inputs = keras.Input((FEATURES,))
+    outputs = StochasticDepth(keras.layers.Dense(FEATURES), 0.1, seed=3)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(outputs))
+    model.compile("sgd", "mse")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(_inputs((40, FEATURES)), np.zeros((40, 1)), batch_size=4, epochs=1, verbose=0)
+    assert not [w for w in caught if "Gradients do not exist" in str(w.message)]
 
 
 def test_inference_runs_every_branch_inside_predict():

@@ -156,8 +156,16 @@ class StochasticDepth(keras.layers.Layer):
             scale = 1.0 if self.scale_at_test else 1.0 / p
             keep = keras.random.uniform((), seed=self.seed_generator) < p
             # A real conditional: the dropped branch runs neither forward nor backward.
-            return self._cond(keep, lambda: self._residual(inputs, skip, scale), lambda: skip)
+            return self._cond(keep, lambda: self._residual(inputs, skip, scale),
+                              lambda: skip + self._zero_gradient_anchor(skip.dtype))
         return self._residual(inputs, skip, p if self.scale_at_test else 1.0)
+
+    def _zero_gradient_anchor(self, dtype):
+        # 0 that depends on the branch's weights: a dropped branch gets zero
+        # gradients on every backend, as TensorFlow's and JAX's conditionals
+        # give (eager PyTorch would give none, and Keras would warn each step).
+        total = sum(ops.sum(weight) for weight in self.branch.trainable_weights)
+        return ops.cast(0.0 * total, dtype)
 
     def _branch(self, inputs):
         return ops.cast(self.branch(inputs), inputs.dtype)
