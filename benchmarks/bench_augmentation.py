@@ -1,9 +1,12 @@
 """Benchmark: kerasreg's augmentations against Keras' layers and plain NumPy.
 
-One float32 batch (default 64 x 224 x 224 x 3, the issue's size), TensorFlow
-backend, every augmentation compiled with `tf.function` (or run by
-`tf.data`, graph mode); a warm-up call, then the median of repeats
-(`_timing.median_seconds`). Figures and targets:
+One float32 batch (default 64 x 224 x 224 x 3, the issue's size); a
+warm-up call, then the median of repeats (`_timing.median_seconds`), each
+call waiting for its result. Under the TensorFlow backend (the default)
+every augmentation is compiled with `tf.function` (or run by `tf.data`,
+graph mode); under `KERAS_BACKEND=jax` or `torch` both sides run eagerly on
+the backend's own tensors, and the pipeline is timed on one batch per call
+instead of in `tf.data`. Figures and targets:
 
 - Cutout vs `keras.layers.RandomErasing` (one erased region per image,
   fill 0): Cutout at least 5x faster.
@@ -41,6 +44,8 @@ from kerasreg.augment import mix_batch, pipeline  # noqa: E402
 from kerasreg.layers.augmentation import Cutout  # noqa: E402
 
 NUM_CLASSES = 10
+BACKEND = keras.backend.backend()
+GRAPH = BACKEND == "tensorflow"
 
 
 def lab_pipeline(size, seed=0):
@@ -91,26 +96,21 @@ def main(argv=None):
     batch, size = args.shape[0], args.shape[1]
     x_numpy = rng.random(args.shape, dtype="float32")
     labels = np.eye(NUM_CLASSES, dtype="float32")[rng.integers(0, NUM_CLASSES, batch)]
-    x, y = tf.constant(x_numpy), tf.constant(labels)
+    x, y = keras.ops.convert_to_tensor(x_numpy), keras.ops.convert_to_tensor(labels)
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-    print(f"Augmentation benchmark: batch {tuple(args.shape)} float32, {device}, TensorFlow "
-          f"backend, median of {args.repeats} after 1 warm-up")
-
-    def run(function):
-        def call():
-            function()
-            tf.test.experimental.sync_devices()  # wait for asynchronous (GPU) kernels
-        return call
+    print(f"Augmentation benchmark: batch {tuple(args.shape)} float32, {device}, "
+          f"{BACKEND} backend{'' if GRAPH else ', eager'}, median of {args.repeats} "
+          f"after 1 warm-up")
 
     cutout, erasing = Cutout(0.25, seed=0), keras.layers.RandomErasing(
         factor=1.0, scale=(0.0625, 0.0625), fill_value=0.0, value_range=(0, 1), seed=0)
     results = [compare("Cutout vs keras.layers.RandomErasing",
-                       run(tf.function(lambda: cutout(x, training=True))),
-                       run(tf.function(lambda: erasing(x, training=True))),
+                       run(compiled(lambda: cutout(x, training=True))),
+                       run(compiled(lambda: erasing(x, training=True))),
                        5.0, True, args.repeats, batch)]
 
     generator = keras.random.SeedGenerator(0)
-    mixup = tf.function(lambda: mix_batch(x, y, "mixup", seed=generator))
+    mixup = compiled(lambda: mix_batch(x, y, "mixup", seed=generator))
 
     def numpy_mixup():
         lambdas = rng.beta(0.2, 0.2, batch).astype("float32")
@@ -123,35 +123,64 @@ def main(argv=None):
                            False, args.repeats, batch))
 
     cutmix_layer = keras.layers.CutMix(seed=0)
-    cutmix = tf.function(lambda: mix_batch(x, y, "cutmix", seed=generator))
-    keras_cutmix = tf.function(lambda: cutmix_layer({"images": x, "labels": y}))
+    cutmix = compiled(lambda: mix_batch(x, y, "cutmix", seed=generator))
+    keras_cutmix = compiled(lambda: cutmix_layer({"images": x, "labels": y}))
     results.append(compare("mix_batch cutmix vs keras.layers.CutMix", run(cutmix),
                            run(keras_cutmix), 1.0, False, args.repeats, batch))
 
     mixup_layer = keras.layers.MixUp(seed=0)
-    switch = tf.function(lambda: mix_batch(x, y, "switch", seed=generator))
+    switch = compiled(lambda: mix_batch(x, y, "switch", seed=generator))
 
-    @tf.function
+    @compiled
     def keras_switch():
         blended, pasted = (layer({"images": x, "labels": y}) for layer in (mixup_layer,
                                                                            cutmix_layer))
-        use_cutmix = tf.random.uniform((batch,)) < 0.5
-        return (tf.where(use_cutmix[:, None, None, None], pasted["images"], blended["images"]),
-                tf.where(use_cutmix[:, None], pasted["labels"], blended["labels"]))
+        use_cutmix = keras.random.uniform((batch,), seed=generator) < 0.5
+        where = keras.ops.where
+        return (where(use_cutmix[:, None, None, None], pasted["images"], blended["images"]),
+                where(use_cutmix[:, None], pasted["labels"], blended["labels"]))
 
     results.append(compare("mix_batch switch, per example vs keras.layers.MixUp + CutMix",
                            run(switch), run(keras_switch), 1.0, False, args.repeats, batch))
 
-    data = tf.data.Dataset.from_tensors(x).repeat(args.batches)
+    if GRAPH:
+        data = tf.data.Dataset.from_tensors(x).repeat(args.batches)
 
-    def loop(augmentation):
-        dataset = data.map(augmentation)
-        return lambda: [None for _ in dataset]
+        def loop(augmentation):
+            dataset = data.map(augmentation)
+            return lambda: [None for _ in dataset]
 
-    results.append(compare(f"lab pipeline vs Keras layers alone, tf.data ({args.batches} "
-                           f"batches)", loop(lab_pipeline(size)), loop(keras_pipeline(size)),
-                           1.0, False, args.repeats, batch * args.batches))
+        results.append(compare(f"lab pipeline vs Keras layers alone, tf.data ({args.batches} "
+                               f"batches)", loop(lab_pipeline(size)), loop(keras_pipeline(size)),
+                               1.0, False, args.repeats, batch * args.batches))
+    else:
+        ours, reference = lab_pipeline(size), keras_pipeline(size)
+        results.append(compare("lab pipeline vs Keras layers alone, one batch",
+                               run(lambda: ours(x, training=True)),
+                               run(lambda: reference(x, training=True)),
+                               1.0, False, args.repeats, batch))
     return 0 if all(results) else 1
+
+
+def compiled(function):
+    """`tf.function` under TensorFlow; the function itself (eager) otherwise."""
+    return tf.function(function) if GRAPH else function
+
+
+def run(function):
+    """`function` made to wait for its result (asynchronous GPU kernels, JAX dispatch)."""
+    def call():
+        result = function()
+        if BACKEND == "jax":
+            import jax
+            jax.block_until_ready(result)
+        elif GRAPH:
+            tf.test.experimental.sync_devices()
+        elif BACKEND == "torch":
+            import torch
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+    return call
 
 
 if __name__ == "__main__":
