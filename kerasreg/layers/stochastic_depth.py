@@ -82,7 +82,10 @@ class StochasticDepth(keras.layers.Layer):
 
     Compiled with XLA on a GPU, each conditional waits for the device to
     read its draw: with small blocks (a CIFAR ResNet on a modern GPU) that
-    costs more than the skipped compute, and `"sample"` mode is faster.
+    costs more than the skipped compute, and `"sample"` mode is faster. On
+    a CPU, XLA runs the backward convolutions inside a conditional on a
+    slow path (JAX 0.10: ~25x), so under the JAX backend use `"sample"`;
+    TensorFlow and PyTorch save what the dropped blocks cost.
 
     Args:
         branch: the residual branch `f`, a `keras.layers.Layer` (often a
