@@ -5,10 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BACKENDS := $(VENV)/.backends
-# Layer tests that also run under the JAX and PyTorch backends.
+# Layer and helper tests that also run under the JAX and PyTorch backends.
 BACKEND_TESTS := $(wildcard tests/test_dropout.py tests/test_stochastic_depth.py \
 	tests/test_normalization.py tests/test_augmentation.py tests/test_augment.py \
-	tests/test_tta.py tests/test_whitening.py tests/test_inference.py)
+	tests/test_tta.py tests/test_whitening.py tests/test_inference.py tests/test_transfer.py)
 
 .PHONY: labs lectures test benchmarks clean
 
