@@ -13,17 +13,21 @@ epoch than plain, sample mode at most 10% more. Exits with status 1 when a
 target is missed.
 
 The default network is ResNet-110, the one of Huang et al.'s 25% figure.
-On a CPU the early, high-resolution blocks cost more than the late ones
-for the same FLOPs (on 2 cores a stage-1 block takes about 1.9x a stage-3
-block), and the linear rule drops late blocks most, so the saving is less
-than the 26% of the blocks skipped; the stem, the classifier and the
-optimizer update, which always run, weigh more in a shallower net
-(`--depth 56`: about 18% less).
+That figure assumes every block costs the same, as on their GPU, where the
+convolutions set the time. On a CPU the elementwise passes weigh more
+(Keras 3's BatchNormalization is not TensorFlow's fused kernel: 2x its
+time at 32x32x16), and they scale with the activations, 4x larger in
+stage 1: on 2 cores a stage-1 block takes about 1.9x a stage-3 block for
+the same FLOPs, and the linear rule drops late blocks most, so the saving
+is less than the 26% of the blocks skipped. Twice the width (`--width 32`)
+brings the stages closer (1.56x) but measures about the same. The stem, the
+classifier and the optimizer update, which always run, weigh more in a
+shallower net (`--depth 56`: about 18% less).
 
 Process CPU seconds are printed beside wall seconds: on a shared machine
 they show the work done when the wall clock mostly shows the neighbours.
 
-    python benchmarks/bench_stochastic_depth.py [--depth 110] [--images 512]
+    python benchmarks/bench_stochastic_depth.py [--depth 110] [--width 16] [--images 512]
 """
 
 import argparse
