@@ -190,7 +190,11 @@ def reinitialize(model, kernel_initializer, bias_initializer="zeros"):
 
     Builders such as `kerasreg.models.mlp` give their classifier its own
     initializer; the lecture's constant case needs every layer, classifier
-    included, to start the same way.
+    included, to start the same way. Each kernel gets its own draw: a Keras
+    random initializer seeded with an integer (or unseeded) returns the
+    same values on every call, which would give layers of one shape one
+    kernel; here its seed starts a `keras.random.SeedGenerator` instead,
+    so the draws stay reproducible.
 
     Args:
         model: a built `keras.Model`; changed in place.
@@ -205,11 +209,21 @@ def reinitialize(model, kernel_initializer, bias_initializer="zeros"):
     >>> keras.ops.convert_to_numpy(reinitialize(model, "ones").layers[0].kernel).tolist()
     [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
-    kernel_initializer = keras.initializers.get(kernel_initializer)
-    bias_initializer = keras.initializers.get(bias_initializer)
+    kernel_initializer = _drawing_anew(keras.initializers.get(kernel_initializer))
+    bias_initializer = _drawing_anew(keras.initializers.get(bias_initializer))
     for layer in model.layers:
         for name, initializer in (("kernel", kernel_initializer), ("bias", bias_initializer)):
             weight = getattr(layer, name, None)
             if weight is not None:
                 weight.assign(initializer(weight.shape, dtype=weight.dtype))
     return model
+
+
+def _drawing_anew(initializer):
+    # An integer seed makes every call return the same values; a
+    # SeedGenerator started from it advances on each call.
+    seed = getattr(initializer, "seed", None)
+    if not isinstance(seed, int):
+        return initializer
+    config = {**initializer.get_config(), "seed": keras.random.SeedGenerator(seed)}
+    return type(initializer).from_config(config)
