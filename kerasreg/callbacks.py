@@ -128,7 +128,10 @@ def learning_rate_of(optimizer):
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
-def diverged(loss, reference, factor):
+EXPLODING_FACTOR = 4.0  # a loss this many times a reference one has exploded
+
+
+def diverged(loss, reference, factor=EXPLODING_FACTOR):
     """Whether a loss is NaN, infinite, or more than `factor` times `reference`.
 
     The test `DivergenceGuard` and `LRFinder` share.
@@ -136,7 +139,8 @@ def diverged(loss, reference, factor):
     Args:
         loss: the latest loss.
         reference: a loss the run has already reached (its first or best).
-        factor: how many times `reference` counts as exploding.
+        factor: how many times `reference` counts as exploding. Defaults
+            to `4.0`.
 
     Returns:
         A bool.
@@ -521,9 +525,15 @@ class DivergenceGuard(keras.callbacks.TerminateOnNaN):
     the learning rate as the likely cause. After a stop, `message` holds
     the text and `stopped_epoch` the epoch (from 0); both are `None` otherwise.
 
+    An exploding classifier need not reach NaN: under JAX and PyTorch,
+    Keras computes the cross-entropy of softmax outputs from probabilities
+    clipped to `1e-7`, so the loss stops near `-log(1e-7) = 16.1` (with
+    TensorFlow it reads the logits and overflows). The default `factor` of
+    4 catches that from the chance level `log(C)` up to about 50 classes.
+
     Args:
         factor: how many times the first loss counts as exploding, > 1.
-            Defaults to `10.0`.
+            Defaults to `4.0` (as `LRFinder`'s `diverge_factor`).
         raise_error: raise instead of stopping gracefully. Defaults to `False`.
 
     Example:
@@ -537,7 +547,7 @@ class DivergenceGuard(keras.callbacks.TerminateOnNaN):
     (0, True)
     """
 
-    def __init__(self, factor=10.0, raise_error=False):
+    def __init__(self, factor=EXPLODING_FACTOR, raise_error=False):
         super().__init__(raise_error=raise_error)
         self.factor = check_number("factor", factor, 1, low_open=True)
         self.reference = None
@@ -606,7 +616,8 @@ class LRFinder(keras.callbacks.Callback):
         WACV 2017.
     """
 
-    def __init__(self, min_lr=1e-7, max_lr=10.0, steps=100, beta=0.9, diverge_factor=4.0):
+    def __init__(self, min_lr=1e-7, max_lr=10.0, steps=100, beta=0.9,
+                 diverge_factor=EXPLODING_FACTOR):
         super().__init__()
         self.min_lr = check_number("min_lr", min_lr, 0, low_open=True)
         self.max_lr = check_number("max_lr", max_lr, min_lr, low_open=True)

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from kerasreg._validation import check_choice, check_number, fail
+from kerasreg.callbacks import diverged
 
 IMAGE_VARIANTS = ("mean_image", "channel_mean", "channel_mean_std")
 
@@ -151,7 +152,11 @@ def sgd_loss_curves(model, x, y, learning_rates, epochs=20, batch_size=32,
 
     Returns:
         A dict `{learning_rate: losses}`, `losses` a float array of `epochs`
-        mean batch losses; a run that diverges reads `inf` from then on.
+        mean batch losses. A run diverges when a batch loss turns NaN or
+        infinite, or explodes past 4x the run's first one
+        (`kerasreg.callbacks.diverged`, the test of `DivergenceGuard`; under
+        JAX and PyTorch an exploding cross-entropy stops near 16 rather
+        than overflowing); it reads `inf` from that epoch on.
 
     Example:
     >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
@@ -178,11 +183,15 @@ def sgd_loss_curves(model, x, y, learning_rates, epochs=20, batch_size=32,
 def _sgd_run(model, x, y, epochs, batch_size, seed):
     rng = np.random.default_rng(seed)
     losses = np.full(epochs, np.inf)
+    first = None
     for epoch in range(epochs):
         order = rng.permutation(len(x))
-        batches = [order[start:start + batch_size] for start in range(0, len(x), batch_size)]
-        losses[epoch] = np.mean([model.train_on_batch(x[b], y[b]) for b in batches])
-        if not np.isfinite(losses[epoch]):
-            losses[epoch] = np.inf
-            break
+        batch_losses = []
+        for start in range(0, len(x), batch_size):
+            batch = order[start:start + batch_size]
+            batch_losses.append(float(model.train_on_batch(x[batch], y[batch])))
+            first = batch_losses[0] if first is None else first
+            if diverged(batch_losses[-1], first):
+                return losses
+        losses[epoch] = np.mean(batch_losses)
     return losses

@@ -164,9 +164,12 @@ def test_sgd_loss_curves_start_every_run_from_the_same_weights_and_restore_them(
 
 def test_sgd_loss_curves_decrease_and_mark_a_diverged_run_as_infinite():
     model, (x, y) = _classifier(), _separable()
-    curves = sgd_loss_curves(model, x * 1e10, y, [1e-22, 1e30], epochs=5, batch_size=8)
+    # At 1e4 the loss explodes: it overflows under TensorFlow, which reads the
+    # logits, and stops near -log(1e-7) under JAX and PyTorch, which clip.
+    curves = sgd_loss_curves(model, x, y, [1e-22, 1e4], epochs=5, batch_size=8)
     assert curves[1e-22].shape == (5,) and np.isfinite(curves[1e-22]).all()
-    assert curves[1e30][-1] == np.inf
+    assert np.ptp(curves[1e-22]) < 1e-6 * curves[1e-22][0]
+    assert (curves[1e4] == np.inf).all()
     decreasing = sgd_loss_curves(model, x, y, [0.5], epochs=5, batch_size=8)[0.5]
     assert decreasing[-1] < decreasing[0]
 
