@@ -190,11 +190,8 @@ def reinitialize(model, kernel_initializer, bias_initializer="zeros"):
 
     Builders such as `kerasreg.models.mlp` give their classifier its own
     initializer; the lecture's constant case needs every layer, classifier
-    included, to start the same way. Each kernel gets its own draw: a Keras
-    random initializer seeded with an integer (or unseeded) returns the
-    same values on every call, which would give layers of one shape one
-    kernel; here its seed starts a `keras.random.SeedGenerator` instead,
-    so the draws stay reproducible.
+    included, to start the same way. Each layer gets its own draw
+    (`initializer_for_layer`), reproducible for a seeded initializer.
 
     Args:
         model: a built `keras.Model`; changed in place.
@@ -209,21 +206,46 @@ def reinitialize(model, kernel_initializer, bias_initializer="zeros"):
     >>> keras.ops.convert_to_numpy(reinitialize(model, "ones").layers[0].kernel).tolist()
     [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
-    kernel_initializer = _drawing_anew(keras.initializers.get(kernel_initializer))
-    bias_initializer = _drawing_anew(keras.initializers.get(bias_initializer))
-    for layer in model.layers:
+    kernel_initializer = keras.initializers.get(kernel_initializer)
+    bias_initializer = keras.initializers.get(bias_initializer)
+    for index, layer in enumerate(model.layers):
         for name, initializer in (("kernel", kernel_initializer), ("bias", bias_initializer)):
             weight = getattr(layer, name, None)
             if weight is not None:
+                initializer = initializer_for_layer(initializer, index)
                 weight.assign(initializer(weight.shape, dtype=weight.dtype))
     return model
 
 
-def _drawing_anew(initializer):
-    # An integer seed makes every call return the same values; a
-    # SeedGenerator started from it advances on each call.
+def initializer_for_layer(initializer, index):
+    """A copy of `initializer` that draws layer `index`'s own values.
+
+    A Keras random initializer seeded with an integer, or unseeded (it then
+    picks a seed once), returns the same values on every call: one instance
+    shared by several layers gives every layer of one shape the same
+    kernel, and a deep network of identical layers is not the lecture's
+    random initialization. The copy's seed is drawn from the pair (the
+    instance's seed, `index`) by NumPy's `SeedSequence`, so the layers
+    differ, the draws stay reproducible, and networks of neighbouring
+    seeds share no layer.
+    Initializers without a seed (constants) and names come back as they are
+    (a layer makes its own instance of a name, with its own seed).
+
+    Args:
+        initializer: a Keras initializer, or its name.
+        index: the layer's position, an integer.
+
+    Returns:
+        A Keras initializer.
+
+    Example:
+    >>> he = keras.initializers.HeNormal(seed=1)
+    >>> first, second = (initializer_for_layer(he, index)((4, 4)) for index in (0, 1))
+    >>> bool(keras.ops.all(first == second))
+    False
+    """
     seed = getattr(initializer, "seed", None)
     if not isinstance(seed, int):
         return initializer
-    config = {**initializer.get_config(), "seed": keras.random.SeedGenerator(seed)}
-    return type(initializer).from_config(config)
+    layer_seed = int(np.random.SeedSequence((seed, index)).generate_state(1)[0] % 2**31)
+    return type(initializer).from_config({**initializer.get_config(), "seed": layer_seed})

@@ -9,6 +9,7 @@ output is class probabilities (softmax, float32 even under mixed precision).
 import keras
 
 from kerasreg._validation import check_choice, check_number, fail
+from kerasreg.initialization import initializer_for_layer
 from kerasreg.layers import GroupNorm, InstanceNorm, StochasticDepth, linear_survival
 
 NORMS = ("batch", "group", "layer", "instance", None)
@@ -29,7 +30,8 @@ def mlp(input_shape, num_classes, hidden_units=(256, 256), dropout=0.0,
         dropout_layer: callable `rate -> Layer`, e.g.
             `kerasreg.layers.VanillaDropout`. Defaults to `keras.layers.Dropout`.
         activation: hidden activation. Defaults to `"relu"`.
-        kernel_initializer: initializer of every Dense kernel.
+        kernel_initializer: initializer of every hidden Dense kernel; an
+            instance gives each layer its own draw (`initializer_for_layer`).
             Defaults to `"he_normal"`.
         name: model name. Defaults to `"mlp"`.
 
@@ -49,9 +51,9 @@ def mlp(input_shape, num_classes, hidden_units=(256, 256), dropout=0.0,
     x = keras.layers.Flatten()(inputs)
     if input_dropout:
         x = dropout_layer(input_dropout)(x)
-    for units in hidden_units:
-        x = keras.layers.Dense(units, activation=activation,
-                               kernel_initializer=kernel_initializer)(x)
+    for index, units in enumerate(hidden_units):
+        initializer = initializer_for_layer(kernel_initializer, index)
+        x = keras.layers.Dense(units, activation=activation, kernel_initializer=initializer)(x)
         if dropout:
             x = dropout_layer(dropout)(x)
     return keras.Model(inputs, _classifier(x, num_classes), name=name)

@@ -127,10 +127,15 @@ def test_small_random_weights_make_activations_vanish_with_depth():
 
 
 def test_he_initialization_keeps_the_activation_scale_with_depth():
-    statistics = activation_statistics(_deep_mlp(keras.initializers.HeNormal(seed=0)),
-                                       _batch()[0])
-    stds = [std for _, std in statistics.values()][:DEPTH]
-    assert 0.5 < stds[-1] / stds[0] < 2.0
+    # One network's ratio swings (below 0.5 for about 1 draw in 70): the
+    # geometric mean over five networks is the scale He keeps.
+    ratios = []
+    for seed in range(5):
+        statistics = activation_statistics(_deep_mlp(keras.initializers.HeNormal(seed=seed)),
+                                           _batch()[0])
+        stds = [std for _, std in statistics.values()][:DEPTH]
+        ratios.append(stds[-1] / stds[0])
+    assert 0.5 < np.exp(np.mean(np.log(ratios))) < 2.0, ratios
 
 
 def test_distinct_neurons_counts_different_columns_within_the_tolerance():

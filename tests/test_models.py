@@ -24,6 +24,18 @@ def test_mlp_takes_any_dropout_layer_factory():
     assert any(isinstance(layer, keras.layers.GaussianDropout) for layer in model.layers)
 
 
+def test_mlp_gives_each_layer_its_own_draw_of_an_initializer_instance():
+    def kernels():
+        model = models.mlp((8,), 3, hidden_units=(8, 8, 8),
+                           kernel_initializer=keras.initializers.HeNormal(seed=5))
+        return [keras.ops.convert_to_numpy(layer.kernel) for layer in model.layers[2:4]]
+
+    first = kernels()
+    assert not np.array_equal(first[0], first[1])  # one Keras instance repeats its values
+    for again, kernel in zip(kernels(), first):
+        np.testing.assert_array_equal(again, kernel)
+
+
 def test_builders_output_probabilities():
     x = np.random.default_rng(0).random((4, 8, 8, 1), "float32")
     for model in (models.mlp((8, 8, 1), 10), models.small_cnn((8, 8, 1), 10)):
