@@ -134,7 +134,8 @@ EXPLODING_FACTOR = 4.0  # a loss this many times a reference one has exploded
 def diverged(loss, reference, factor=EXPLODING_FACTOR):
     """Whether a loss is NaN, infinite, or more than `factor` times `reference`.
 
-    The test `DivergenceGuard` and `LRFinder` share.
+    The test `DivergenceGuard`, `LRFinder` and
+    `kerasreg.preprocessing.sgd_loss_curves` share.
 
     Args:
         loss: the latest loss.

@@ -227,9 +227,9 @@ def initializer_for_layer(initializer, index):
     random initialization. The copy's seed is drawn from the pair (the
     instance's seed, `index`) by NumPy's `SeedSequence`, so the layers
     differ, the draws stay reproducible, and networks of neighbouring
-    seeds share no layer.
-    Initializers without a seed (constants) and names come back as they are
-    (a layer makes its own instance of a name, with its own seed).
+    seeds share no layer. Initializers without a seed (constants) and
+    names come back as they are (a layer makes its own instance of a name,
+    with its own seed).
 
     Args:
         initializer: a Keras initializer, or its name.
