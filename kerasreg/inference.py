@@ -9,6 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasreg._layer_search import find_layers
 from kerasreg._validation import check_number, fail
 from kerasreg.layers.dropout import VanillaDropout
 
@@ -44,43 +45,7 @@ def dropout_layers(model):
     >>> [layer.name for layer in dropout_layers(model)] == [model.layers[1].name]
     True
     """
-    return [layer for _, layer in _find_layers(model, DROPOUT_TYPES)]
-
-
-def _find_layers(model, types, prefix=None, seen=None):
-    """`(path, layer)` for each layer of `types` that `model` holds, at any depth.
-
-    Each layer once (at its first path, e.g. `"model/base/bn"`), in
-    `model.layers` order; see `_sublayers` for what is searched.
-    """
-    prefix, seen = prefix or model.name, seen if seen is not None else {id(model)}
-    found = []
-    for layer in _sublayers(model):
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        path = f"{prefix}/{layer.name}"
-        if isinstance(layer, types):
-            found.append((path, layer))
-        else:
-            found += _find_layers(layer, types, path, seen)
-    return found
-
-
-def _sublayers(layer):
-    """A model's `.layers`; for another layer, the layers in its public attributes.
-
-    The second reaches into wrappers (`TimeDistributed.layer`,
-    `StochasticDepth.branch`) but not into private attributes (such as
-    `MultiHeadAttention`'s dropout).
-    """
-    if isinstance(layer, keras.Model):
-        return layer.layers
-    attributes = dict(vars(layer))
-    if hasattr(layer, "named_children"):  # PyTorch backend: torch.nn.Module keeps them apart
-        attributes.update(layer.named_children())
-    return [value for name, value in attributes.items()
-            if isinstance(value, keras.layers.Layer) and not name.startswith("_")]
+    return [layer for _, layer in find_layers(model, DROPOUT_TYPES)]
 
 
 def mc_predict(model, x, samples=20, batch_size=None, seed=None):
@@ -531,7 +496,7 @@ def bn_audit(model, x=None):
     """
     if not isinstance(model, keras.Model):
         fail("model", "a keras.Model", model)
-    found = _find_layers(model, keras.layers.BatchNormalization)
+    found = find_layers(model, keras.layers.BatchNormalization)
     layers = [layer for _, layer in found]
     x = _probe_inputs(model) if x is None else x
     _build(model, x)
@@ -651,7 +616,7 @@ def recalibrate_bn(model, data, steps=None, batch_size=32):
     if steps is not None:
         check_number("steps", steps, 1, integer=True)
     check_number("batch_size", batch_size, 1, integer=True)
-    layers = [layer for _, layer in _find_layers(model, keras.layers.BatchNormalization)]
+    layers = [layer for _, layer in find_layers(model, keras.layers.BatchNormalization)]
     if not layers:
         fail("model", "a keras.Model with at least one BatchNormalization layer "
              "(nested models included)", model)

@@ -46,6 +46,7 @@ import re
 import keras
 import numpy as np
 
+from kerasreg._layer_search import find_layers
 from kerasreg._validation import check_choice, check_number, fail
 
 STRATEGIES = ("linear_probe", "finetune_top", "linear_probe_stages", "finetune_most")
@@ -646,15 +647,19 @@ def train_and_score(model, train, validation, steps=300, learning_rate=1e-3, bat
 
 
 def batchnorm_layers(model):
-    """The BatchNormalization layers of `model` and of the models nested in it.
+    """The BatchNormalization layers of `model`, at any depth.
+
+    Searched as `kerasreg.inference.dropout_layers` searches dropout: the
+    models nested in `model` and the public attributes of wrapper layers
+    (`StochasticDepth.branch`, `TimeDistributed.layer`), so a residual
+    branch's BatchNormalization is kept frozen too.
 
     Example:
     >>> model = keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization(name="bn")])
     >>> [layer.name for layer in batchnorm_layers(model)]
     ['bn']
     """
-    return [layer for layer in _all_layers(model)
-            if isinstance(layer, keras.layers.BatchNormalization)]
+    return [layer for _, layer in find_layers(model, keras.layers.BatchNormalization)]
 
 
 def moving_statistics(model):

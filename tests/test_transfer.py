@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 import kerasreg.transfer
+from kerasreg import models
+from kerasreg.layers import StochasticDepth
 from kerasreg.transfer import (STRATEGIES, batchnorm_layers, discriminative, fine_tune,
                                fine_tune_strategy, freeze, layer_groups, mobilenet_base,
                                moving_statistics, per_class_subset, photo_patches,
@@ -108,6 +110,16 @@ def test_freeze_until_an_index_counts_from_the_end_when_negative(base):
 def test_freeze_can_leave_later_batchnorm_layers_trainable(base):
     freeze(base, until=1, keep_batchnorm_frozen=False)
     assert _trainable_names(base) == [layer.name for layer in base.layers[2:]]
+
+
+def test_freeze_keeps_the_batchnorm_inside_a_residual_branch_frozen():
+    model = models.resnet(depth=8, width=4, input_shape=(8, 8, 3), stochastic_depth=0.5)
+    inside = [layer for block in model.layers if isinstance(block, StochasticDepth)
+              for layer in block.branch.layers
+              if isinstance(layer, keras.layers.BatchNormalization)]
+    assert inside and all(layer in batchnorm_layers(model) for layer in inside)
+    freeze(model, until=0)
+    assert not any(layer.trainable for layer in inside)
 
 
 @pytest.mark.parametrize("until", [10, -11, "no_such_layer"])
