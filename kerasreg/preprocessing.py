@@ -189,9 +189,10 @@ def _sgd_run(model, x, y, epochs, batch_size, seed):
         batch_losses = []
         for start in range(0, len(x), batch_size):
             batch = order[start:start + batch_size]
-            batch_losses.append(float(model.train_on_batch(x[batch], y[batch])))
-            first = batch_losses[0] if first is None else first
-            if diverged(batch_losses[-1], first):
+            loss = float(model.train_on_batch(x[batch], y[batch]))
+            first = loss if first is None else first
+            if diverged(loss, first):
                 return losses
+            batch_losses.append(loss)
         losses[epoch] = np.mean(batch_losses)
     return losses

@@ -650,9 +650,8 @@ def _pixel_rows(data, rows_per_block=1 << 20):
     if hasattr(data, "shape"):
         data = [data]
     for batch in data:
-        if isinstance(batch, (tuple, list)):  # (x, y) or (x, y, sample_weight)
-            batch = batch[0]
-        pixels = np.asarray(ops.convert_to_numpy(batch))
+        images = keras.utils.unpack_x_y_sample_weight(batch)[0]  # x of (x, y, sample_weight)
+        pixels = np.asarray(ops.convert_to_numpy(images))
         if pixels.ndim not in (3, 4):
             fail("data.shape", "images (N, H, W, C) or one image (H, W, C)", pixels.shape)
         pixels = pixels.reshape(-1, pixels.shape[-1])
