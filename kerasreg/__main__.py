@@ -3,7 +3,8 @@
 `python -m kerasreg labs | lectures [NAMES...]` runs the notebooks headless
 on the embedded offline data, writes the executed copies and `summary.md`
 under `build/<folder>/`, prints the summary and exits non-zero when a
-notebook failed. `python -m kerasreg student SRC DST` writes the student
+notebook failed; `--param ABLATE=True` sets a parameter of each notebook's
+cell tagged `parameters`. `python -m kerasreg student SRC DST` writes the student
 versions of solution notebooks (one file or a whole folder).
 """
 
@@ -25,6 +26,9 @@ def main(argv=None):
         command.add_argument("--inplace", action="store_true",
                              help="store the outputs back into the source notebooks")
         command.add_argument("--cell-timeout", type=int, default=300, metavar="SECONDS")
+        command.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                             help="set a parameter of the cell tagged `parameters` "
+                                  "(e.g. ABLATE=True); repeatable")
     student = commands.add_parser("student", help="write student versions of notebooks")
     student.add_argument("source", help="a solution notebook or a folder of them")
     student.add_argument("destination", help="output notebook or folder")
@@ -44,11 +48,15 @@ def _run_folder(arguments):
                  "run from the repository root or pass --root.")
     try:
         paths = notebooks.find_notebooks(folder, arguments.names)
+        parameters = notebooks.parse_parameters(arguments.param)
     except ValueError as error:
         sys.exit(str(error))
     output_folder = root / "build" / arguments.command
-    results = notebooks.run_notebooks(paths, output_folder, arguments.inplace,
-                                      arguments.cell_timeout)
+    try:
+        results = notebooks.run_notebooks(paths, output_folder, arguments.inplace,
+                                          arguments.cell_timeout, parameters)
+    except ValueError as error:
+        sys.exit(str(error))
     print((output_folder / "summary.md").read_text())
     print(f"Executed notebooks and summary: {output_folder}/")
     return 0 if all(result.passed for result in results) else 1

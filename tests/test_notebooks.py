@@ -123,3 +123,94 @@ def test_student_command_writes_a_folder_of_student_notebooks(tmp_path):
                     str(tmp_path / "student")], check=True, capture_output=True)
     written = nbformat.read(tmp_path / "student" / "lab.ipynb", as_version=4)
     assert "NotImplementedError" in written.cells[1].source
+
+
+def _parameterized_notebook(path, *sources):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    notebook.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_parse_parameters_reads_literals_and_rejects_a_missing_equals():
+    assert notebooks.parse_parameters(["ABLATE=True", "SEEDS=(0, 1)"]) == {
+        "ABLATE": True, "SEEDS": (0, 1)}
+    with pytest.raises(ValueError, match=r"`param` must be NAME=VALUE.*Received: param='ABLATE'"):
+        notebooks.parse_parameters(["ABLATE"])
+
+
+def test_set_parameters_injects_a_cell_after_the_parameters_cell(tmp_path):
+    path = _parameterized_notebook(tmp_path / "lab.ipynb", "ABLATE = False", "print(ABLATE)")
+    notebook = notebooks.set_parameters(nbformat.read(path, as_version=4), {"ABLATE": True})
+    assert notebook.cells[1].metadata["tags"] == ["injected-parameters"]
+    assert "ABLATE = True" in notebook.cells[1].source
+    assert notebook.cells[0].source == "ABLATE = False"
+
+
+def test_set_parameters_rejects_a_name_the_parameters_cell_does_not_assign(tmp_path):
+    path = _parameterized_notebook(tmp_path / "lab.ipynb", "ABLATE = False")
+    with pytest.raises(ValueError, match=r"`param` must be names of the parameters cell "
+                                         r"\(ABLATE\). Received: param=\['ABLTE'\]"):
+        notebooks.set_parameters(nbformat.read(path, as_version=4), {"ABLTE": True})
+
+
+@pytest.fixture(scope="module")
+def claim_lab(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("claims")
+    (folder / "labs").mkdir()
+    _parameterized_notebook(
+        folder / "labs" / "claim.ipynb", "ABLATE = False",
+        "from kerasreg import report\n"
+        "gain = 0.0 if ABLATE else 0.1\n"
+        "result = report.claim('helps', [0.8 + gain, 0.7 + gain, 0.9 + gain], [0.8, 0.7, 0.9])",
+        "assert result.holds, result")
+    return folder
+
+
+def _run_cli(folder, *arguments):
+    return subprocess.run([sys.executable, "-m", "kerasreg", "labs", "--root", str(folder),
+                           *arguments], capture_output=True, text=True, timeout=300)
+
+
+def test_runner_param_switches_the_technique_off_and_the_claim_fails(claim_lab):
+    assert _run_cli(claim_lab).returncode == 0
+    ablated = _run_cli(claim_lab, "--param", "ABLATE=True")
+    assert ablated.returncode == 1
+    assert "FAILED (cell 3: AssertionError: helps does NOT hold" in ablated.stdout
+
+
+def test_runner_never_stores_a_failed_run_in_the_source_notebook(claim_lab):
+    source = claim_lab / "labs" / "claim.ipynb"
+    assert _run_cli(claim_lab, "--inplace").returncode == 0
+    passed = source.read_text()
+    assert "helps.difference" in passed
+    notebook = nbformat.read(source, as_version=4)
+    notebook.cells[1].source = notebook.cells[1].source.replace("0.1\n", "0.0\n")
+    nbformat.write(notebook, source)
+    assert _run_cli(claim_lab, "--inplace").returncode == 1
+    stored = nbformat.read(source, as_version=4)
+    assert stored.cells[1].source.count("0.0") == 2 and stored.cells[2].outputs == []
+    assert not list(source.parent.glob(".*.tmp"))
+
+
+def test_runner_refuses_inplace_with_parameters(claim_lab):
+    refused = _run_cli(claim_lab, "--inplace", "--param", "ABLATE=True")
+    assert refused.returncode != 0 and "`parameters` must be empty" in refused.stderr
+
+
+def test_a_failed_run_shows_no_outputs_of_an_earlier_run(tmp_path):
+    folder = tmp_path
+    (folder / "labs").mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("raise RuntimeError('now broken')"),
+                      nbformat.v4.new_code_cell("from kerasreg.report import record\n"
+                                                "record('stale', 1.0)")]
+    notebook.cells[1].outputs = [nbformat.v4.new_output(
+        "display_data", data={"application/vnd.kerasreg.record+json": {"stale": 1.0},
+                              "text/plain": "stale = 1.0"})]
+    nbformat.write(notebook, folder / "labs" / "old.ipynb")
+    assert _run_cli(folder).returncode == 1
+    executed = nbformat.read(folder / "build" / "labs" / "old.ipynb", as_version=4)
+    assert executed.cells[1].outputs == []
+    assert "stale" not in (folder / "build" / "labs" / "summary.md").read_text()
