@@ -1,0 +1,16 @@
+"""Checks for the labs' graded exercises.
+
+Each check calls the student's function on fixed inputs and raises
+`GradingError` with a short, specific message (what was expected, what came
+back, on which input) instead of a bare assert. A stub that still raises
+`NotImplementedError` gets "not implemented yet". Solution regions in the
+notebooks use nbgrader's markers, so `python -m kerasreg student` (or
+nbgrader itself) can write the student version.
+
+Each lab's checks live in `kerasreg.grading.<lab>`; the names are re-exported
+here, so a lab writes `from kerasreg.grading import check_dropout`.
+"""
+
+from kerasreg.grading._checks import GradingError
+from kerasreg.grading.dropout import check_dropout
+from kerasreg.grading.initialization import check_he_init
