@@ -141,6 +141,33 @@ def claim(name, technique, baseline, higher_is_better=True, digits=4):
     return result
 
 
+def check_claims(*claims):
+    """Assert a lab's claims together, naming every one that does not hold.
+
+    A lab ends with `check_claims(first, second)`: one failure message lists
+    every claim that failed (so an ablation shows all of them), and a pass
+    prints one line.
+
+    Args:
+        *claims: `Claim`s returned by `claim`.
+
+    Returns:
+        `"claims hold: <names>"`.
+
+    Raises:
+        AssertionError: listing each claim that does not hold, with its figures.
+
+    Example:
+    >>> good = Claim("helps", [0.9, 0.8, 0.85], [0.7, 0.6, 0.66], True, 0.197, 0.003)
+    >>> check_claims(good)
+    'claims hold: helps'
+    """
+    failed = [str(result) for result in claims if not result.holds]
+    if failed:
+        raise AssertionError("; ".join(failed))
+    return "claims hold: " + ", ".join(result.name for result in claims)
+
+
 def _paired_values(technique, baseline):
     values = []
     for argument, given in (("technique", technique), ("baseline", baseline)):

@@ -71,3 +71,12 @@ def test_claim_does_not_hold_without_a_clear_effect_over_three_seeds(technique, 
 def test_claim_rejects_values_that_are_not_paired_numbers(technique, baseline, argument):
     with pytest.raises(ValueError, match=f"`{argument}` must be"):
         report.claim("bad", technique, baseline)
+
+
+def test_check_claims_names_every_claim_that_does_not_hold():
+    holds = report.claim("holds", [0.9, 0.8, 0.85], [0.7, 0.6, 0.66])
+    fails = report.claim("fails", [0.7, 0.8, 0.9], [0.7, 0.8, 0.9])
+    also_fails = report.claim("also_fails", [0.7], [0.6])
+    with pytest.raises(AssertionError, match=r"^fails does NOT hold.*; also_fails does NOT hold"):
+        report.check_claims(holds, fails, also_fails)
+    assert report.check_claims(holds) == "claims hold: holds"
