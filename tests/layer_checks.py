@@ -38,6 +38,23 @@ def assert_runs_mixed_precision(make_layer, x):
         keras.config.set_dtype_policy(previous)
 
 
+def assert_trains_mixed_precision(make_model, x, y, loss="mse", steps=4):
+    """A model built by `make_model()` under `mixed_float16` fits `steps` batches.
+
+    Compiled as `fit` compiles it on each backend; the loss stays finite.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = make_model()
+        model.compile(keras.optimizers.SGD(0.01), loss)
+        history = model.fit(x, y, batch_size=max(1, len(x) // steps), epochs=1, verbose=0)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert np.isfinite(history.history["loss"][-1])
+    return model
+
+
 def assert_runs_mirrored(layer_expression, input_shape):
     """Train one epoch of a model holding `layer_expression` on two logical CPUs.
 

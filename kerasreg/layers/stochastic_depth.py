@@ -167,7 +167,10 @@ class StochasticDepth(keras.layers.Layer):
         # 0 that depends on the branch's weights: a dropped branch gets zero
         # gradients on every backend, as TensorFlow's and JAX's conditionals
         # give (eager PyTorch would give none, and Keras would warn each step).
-        total = sum(ops.sum(weight) for weight in self.branch.trainable_weights)
+        # Each sum in float32: under mixed precision kernels read as float16,
+        # normalization weights (autocast=False) as float32.
+        total = sum(ops.sum(ops.cast(weight, "float32"))
+                    for weight in self.branch.trainable_weights)
         return ops.cast(0.0 * total, dtype)
 
     def _branch(self, inputs):
