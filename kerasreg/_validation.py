@@ -4,6 +4,7 @@ One template for every message, as in Keras:
 "`rate` must be a float in [0, 1). Received: rate=1.5".
 """
 
+import math
 import numbers
 
 
@@ -19,10 +20,11 @@ def fail(name, requirement, value):
 
 
 def check_number(name, value, low=None, high=None, low_open=False, high_open=False,
-                 integer=False):
+                 integer=False, finite=True):
     """Check that `value` is a real number (an int when `integer`) in a range.
 
-    `low`/`high` of None mean unbounded; `*_open` excludes the bound.
+    `low`/`high` of None mean unbounded; `*_open` excludes the bound. NaN
+    is always rejected, and so are `inf` and `-inf` unless `finite=False`.
 
     Returns:
         The value, unchanged.
@@ -30,6 +32,10 @@ def check_number(name, value, low=None, high=None, low_open=False, high_open=Fal
     Example:
     >>> check_number("rate", 0.5, 0, 1, high_open=True)
     0.5
+    >>> check_number("epsilon", float("inf"), 0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: `epsilon` must be a finite number > 0. Received: epsilon=inf
     """
     kind = "an integer" if integer else "a number"
     valid_type = isinstance(value, numbers.Integral if integer else numbers.Real)
@@ -39,6 +45,9 @@ def check_number(name, value, low=None, high=None, low_open=False, high_open=Fal
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high or value != value:  # value != value catches NaN
         fail(name, f"{kind} {_interval(low, high, low_open, high_open)}", value)
+    if finite and value in (math.inf, -math.inf):
+        fail(name, f"a finite number {_interval(low, high, low_open, high_open)}".rstrip(),
+             value)
     return value
 
 

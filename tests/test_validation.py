@@ -28,3 +28,14 @@ def test_check_choice_lists_the_valid_values():
 def test_check_choice_does_not_take_one_for_true():
     with pytest.raises(ValueError, match="Received: scale_at_test=1"):
         check_choice("scale_at_test", 1, (True, False))
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf")])
+def test_check_number_rejects_infinity_by_default(value):
+    with pytest.raises(ValueError, match=rf"`fill_value` must be a finite number. "
+                                         rf"Received: fill_value={value!r}"):
+        check_number("fill_value", value)
+
+
+def test_check_number_accepts_infinity_when_asked():
+    assert check_number("patience", float("inf"), 0, finite=False) == float("inf")
