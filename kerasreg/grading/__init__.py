@@ -14,3 +14,4 @@ here, so a lab writes `from kerasreg.grading import check_dropout`.
 from kerasreg.grading._checks import GradingError
 from kerasreg.grading.dropout import check_dropout
 from kerasreg.grading.initialization import check_he_init
+from kerasreg.grading.transfer import check_transfer_strategy
