@@ -133,8 +133,21 @@ def test_mc_dropout_mean_over_draws_equals_input():
 def test_dropout_config_is_the_constructor_arguments(layer_class):
     config = layer_class(RATE, seed=3, name="drop").get_config()
     assert {key: config[key] for key in ("rate", "seed")} == {"rate": RATE, "seed": 3}
-    assert set(config) == {"name", "trainable", "dtype", "rate", "seed"}
+    extra = {"noise_shape"} if layer_class is MCDropout else set()
+    assert set(config) == {"name", "trainable", "dtype", "rate", "seed"} | extra
     assert layer_class.from_config(config).get_config() == config
+
+
+def test_mc_dropout_keeps_its_noise_shape_through_save(tmp_path):
+    layer = MCDropout(RATE, noise_shape=(None, 1, 16), seed=1)
+    inputs = keras.Input((3, 16))
+    model = keras.Model(inputs, layer(inputs))
+    path = str(tmp_path / "mc.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path).layers[-1]
+    assert tuple(loaded.noise_shape) == (None, 1, 16)
+    y = _numpy(loaded(np.ones((4, 3, 16), "float32")))
+    np.testing.assert_array_equal(y, y[:, :1].repeat(3, axis=1))  # one mask per example
 
 
 @pytest.mark.parametrize("layer_class", [VanillaDropout, MCDropout])

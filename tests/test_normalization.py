@@ -112,7 +112,29 @@ def test_group_norm_rejects_groups_that_are_not_positive_integers(groups):
     with pytest.raises(ValueError) as error:
         GroupNorm(groups)
     assert str(error.value) == (
-        f"`groups` must be an integer >= 1. Received: groups={groups!r}")
+        f"`groups` must be an integer >= 1, or -1 for one group per channel. "
+        f"Received: groups={groups!r}")
+
+
+def test_group_norm_with_groups_minus_one_is_instance_norm_as_in_keras():
+    x = _inputs((2, 3, 3, CHANNELS))
+    layer = GroupNorm(-1)
+    keras_layer = keras.layers.GroupNormalization(-1, epsilon=1e-5)
+    np.testing.assert_allclose(_numpy(layer, x), _numpy(keras_layer, x), rtol=TOLERANCE,
+                               atol=TOLERANCE)
+    assert layer.groups == CHANNELS and layer.get_config()["groups"] == -1
+
+
+@pytest.mark.parametrize("axis", [1, 3, -2, True, "channels_first"])
+def test_group_norm_rejects_an_axis_other_than_the_last(axis):
+    with pytest.raises(ValueError, match=rf"`axis` must be -1: .*Received: axis={axis!r}"):
+        GroupNorm(2, axis=axis)
+
+
+@pytest.mark.parametrize("epsilon", [-1e-3, float("inf")])
+def test_group_norm_function_rejects_a_non_positive_or_infinite_epsilon(epsilon):
+    with pytest.raises(ValueError, match=rf"`epsilon` must be .*Received: epsilon={epsilon}"):
+        group_norm(np.ones((2, 3, 3, CHANNELS), "float32"), 2, epsilon=epsilon)
 
 
 def test_group_norm_rejects_groups_that_do_not_divide_the_channels():
@@ -150,8 +172,49 @@ def test_group_norm_get_config_is_the_constructor_arguments():
     layer = GroupNorm(3, epsilon=1e-4, center=False, name="gn")
     config = layer.get_config()
     assert set(config) == {"name", "trainable", "dtype", "groups", "epsilon", "center",
-                           "scale"}
+                           "scale", "axis", "beta_initializer", "gamma_initializer",
+                           "beta_regularizer", "gamma_regularizer", "beta_constraint",
+                           "gamma_constraint"}
     assert GroupNorm.from_config(config).get_config() == config
+
+
+def _regularized(layer_class):
+    kwargs = {"groups": 2} if layer_class is GroupNorm else {}
+    return layer_class(gamma_regularizer=keras.regularizers.L2(0.1), beta_constraint="non_neg",
+                       gamma_initializer="zeros", beta_initializer="ones", **kwargs)
+
+
+def _model_around(layer, shape=(3, 3, CHANNELS)):
+    inputs = keras.Input(shape)
+    return keras.Model(inputs, layer(inputs))
+
+
+@pytest.mark.parametrize("layer_class", [GroupNorm, InstanceNorm])
+def test_normalization_keeps_regularizers_constraints_and_initializers_through_save(
+        layer_class, tmp_path):
+    model = _model_around(_regularized(layer_class))
+    path = str(tmp_path / "norm.keras")
+    model.save(path)
+    fresh = _model_around(layer_class.from_config(model.layers[-1].get_config()))
+    for copy in (keras.models.load_model(path), keras.models.clone_model(model), fresh):
+        layer = copy.layers[-1]
+        assert len(copy.losses) == len(model.losses) == 1
+        assert isinstance(layer.beta_constraint, keras.constraints.NonNeg)
+        assert isinstance(layer.gamma_regularizer, keras.regularizers.L2)
+    gamma, beta = (keras.ops.convert_to_numpy(w) for w in fresh.layers[-1].weights)
+    assert (gamma == 0).all() and (beta == 1).all()
+
+
+def test_fold_batchnorm_keeps_a_group_norm_regularizer():
+    from kerasreg.inference import fold_batchnorm
+    inputs = keras.Input((3, 3, CHANNELS))
+    x = keras.layers.Conv2D(CHANNELS, 1, use_bias=False)(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    model = keras.Model(inputs, _regularized(GroupNorm)(x))
+    folded = fold_batchnorm(model)
+    assert len(folded.layers) == len(model.layers) - 1
+    assert len(folded.losses) == 1
+    assert isinstance(folded.layers[-1].beta_constraint, keras.constraints.NonNeg)
 
 
 def test_instance_norm_get_config_has_no_groups():

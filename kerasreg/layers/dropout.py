@@ -58,6 +58,7 @@ class VanillaDropout(keras.layers.Layer):
     Args:
         rate: drop probability, in [0, 1).
         seed: seed of the masks. Defaults to `None`.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
         inputs: a tensor of any rank.
@@ -106,7 +107,11 @@ class MCDropout(keras.layers.Dropout):
 
     Args:
         rate: drop probability, in [0, 1).
+        noise_shape: shape of the mask, broadcast over the input (a 1 shares
+            the draw along that axis), as in `keras.layers.Dropout`.
+            Defaults to `None` (one draw per unit).
         seed: seed of the masks. Defaults to `None`.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
         inputs: a tensor of any rank.
@@ -125,14 +130,9 @@ class MCDropout(keras.layers.Dropout):
         from Overfitting", JMLR 2014.
     """
 
-    def __init__(self, rate, seed=None, **kwargs):
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         check_number("rate", rate, 0, 1, high_open=True)
-        super().__init__(rate, seed=seed, **kwargs)
+        super().__init__(rate, noise_shape=noise_shape, seed=seed, **kwargs)
 
     def call(self, inputs, training=None):
         return super().call(inputs, training=True)
-
-    def get_config(self):
-        config = super().get_config()
-        del config["noise_shape"]
-        return config

@@ -14,13 +14,15 @@ through, and our layers stay `isinstance(..., GroupNormalization)` for code
 that looks for it. The subclass adds what Keras lacks: the toolkit's
 `ValueError`s (a non-integer `groups` or a `groups` that does not divide the
 channels, with both numbers in the message; Keras' docstring states that
-rule backwards), channels-last only (no `axis` to get wrong), `epsilon=1e-5`
-as in the paper, a `get_config()` of exactly the constructor's arguments,
-and a `call` that is the pure function `group_norm` below, so a lab can show
+rule backwards), channels-last only (`axis=-1`, a `ValueError` otherwise),
+`epsilon=1e-5` as in the paper, a `get_config()` of the constructor's
+arguments (`groups=-1` stays -1 after `build()`), and a `call` that is the pure function `group_norm` below, so a lab can show
 the formula and test it without a layer. `group_norm` does the same
 arithmetic as Keras (float32 statistics from `keras.ops.moments`, then one
 multiply-add), so outputs agree to float32 round-off and speed is the same.
 """
+
+import numbers
 
 import keras
 from keras import ops
@@ -70,6 +72,7 @@ def group_norm(inputs, groups, gamma=None, beta=None, epsilon=1e-5):
     """
     inputs = ops.convert_to_tensor(inputs)
     check_number("groups", groups, 1, integer=True)
+    check_number("epsilon", epsilon, 0, low_open=True)
     channels = _check_groups(groups, inputs.shape)
     dtype = keras.backend.standardize_dtype(inputs.dtype)
     stats_dtype = keras.backend.result_type(dtype, "float32")
@@ -107,10 +110,18 @@ class GroupNorm(keras.layers.GroupNormalization):
 
     Args:
         groups: number of channel groups; must divide the number of channels.
+            `-1` is one group per channel (instance norm), as in Keras.
             Defaults to `32`.
         epsilon: small float added to the variance. Defaults to `1e-5`.
         center: whether to add the learned offset `beta`. Defaults to `True`.
         scale: whether to multiply by the learned `gamma`. Defaults to `True`.
+        axis: the channel axis; only `-1` (channels last). Defaults to `-1`.
+        beta_initializer, gamma_initializer: initializers of `beta` and
+            `gamma`. Defaults to `"zeros"` and `"ones"`.
+        beta_regularizer, gamma_regularizer: their regularizers. Defaults to
+            `None`.
+        beta_constraint, gamma_constraint: their constraints. Defaults to
+            `None`.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -133,15 +144,28 @@ class GroupNorm(keras.layers.GroupNormalization):
     - [Ulyanov et al., Instance Normalization, 2016](https://arxiv.org/abs/1607.08022)
     """
 
-    def __init__(self, groups=32, epsilon=1e-5, center=True, scale=True, **kwargs):
-        check_number("groups", groups, 1, integer=True)
+    def __init__(self, groups=32, epsilon=1e-5, center=True, scale=True, axis=-1,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 **kwargs):
+        _check_groups_argument(groups)
         check_number("epsilon", epsilon, 0, low_open=True)
         _check_bool("center", center)
         _check_bool("scale", scale)
-        super().__init__(groups=int(groups), axis=-1, epsilon=epsilon, center=center,
-                         scale=scale, **kwargs)
+        if isinstance(axis, bool) or axis not in (-1,):
+            fail("axis", "-1: the layer normalizes channels-last inputs (move the channels "
+                 "last, e.g. with keras.layers.Permute)", axis)
+        super().__init__(groups=int(groups), axis=axis, epsilon=epsilon, center=center,
+                         scale=scale, beta_initializer=beta_initializer,
+                         gamma_initializer=gamma_initializer,
+                         beta_regularizer=beta_regularizer,
+                         gamma_regularizer=gamma_regularizer, beta_constraint=beta_constraint,
+                         gamma_constraint=gamma_constraint, **kwargs)
+        self.groups_argument = int(groups)  # -1 until build() reads the channels
 
     def build(self, input_shape):
+        if self.groups_argument == -1:  # one group per channel, as in Keras
+            self.groups = _channels(input_shape)
         # Checked before Keras' build, whose message has the rule backwards.
         _check_groups(self.groups, input_shape)
         super().build(input_shape)
@@ -151,11 +175,9 @@ class GroupNorm(keras.layers.GroupNormalization):
         return ops.cast(outputs, self.compute_dtype)
 
     def get_config(self):
-        # The base layer's keys only: `axis` and the initializers are fixed here.
-        config = keras.layers.Layer.get_config(self)
-        config.update(groups=self.groups, epsilon=self.epsilon, center=self.center,
-                      scale=self.scale)
-        return config
+        # Keras' config (initializers, regularizers, constraints included), with
+        # `groups` as given: -1 stays -1 after build().
+        return {**super().get_config(), "groups": self.groups_argument}
 
 
 @keras.saving.register_keras_serializable(package="kerasreg")
@@ -165,13 +187,16 @@ class InstanceNorm(GroupNorm):
     The lecture's `y = gamma (x - mu) / sigma + beta` with `mu`, `sigma` of
     shape `(N, 1, 1, C)` for channels-last `x` of shape `(N, H, W, C)`: one
     mean and standard deviation per example and channel, over H and W (all
-    spatial axes, for any rank). It is `GroupNorm(groups=C)`, with `C` read
-    from the input in `build()`.
+    spatial axes, for any rank). It is `GroupNorm(groups=-1)`, that is
+    `groups=C` with `C` read from the input in `build()`.
 
     Args:
         epsilon: small float added to the variance. Defaults to `1e-5`.
         center: whether to add the learned offset `beta`. Defaults to `True`.
         scale: whether to multiply by the learned `gamma`. Defaults to `True`.
+        axis, beta_initializer, gamma_initializer, beta_regularizer,
+            gamma_regularizer, beta_constraint, gamma_constraint: as in
+            `GroupNorm`.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -194,13 +219,15 @@ class InstanceNorm(GroupNorm):
     - [Wu & He, Group Normalization, 2018](https://arxiv.org/abs/1803.08494)
     """
 
-    def __init__(self, epsilon=1e-5, center=True, scale=True, **kwargs):
-        super().__init__(groups=1, epsilon=epsilon, center=center, scale=scale, **kwargs)
-        self.groups = None  # one group per channel, known in build()
-
-    def build(self, input_shape):
-        self.groups = input_shape[-1] if len(input_shape) else None
-        super().build(input_shape)
+    def __init__(self, epsilon=1e-5, center=True, scale=True, axis=-1,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 **kwargs):
+        super().__init__(groups=-1, epsilon=epsilon, center=center, scale=scale, axis=axis,
+                         beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
+                         beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+                         beta_constraint=beta_constraint, gamma_constraint=gamma_constraint,
+                         **kwargs)
 
     def get_config(self):
         config = super().get_config()
@@ -208,13 +235,25 @@ class InstanceNorm(GroupNorm):
         return config
 
 
-def _check_groups(groups, input_shape):
-    """Return the channel count of `input_shape` after checking `groups` divides it."""
+def _channels(input_shape):
+    """The channel count of a channels-last `input_shape` of rank >= 2."""
     input_shape = tuple(input_shape)
     if len(input_shape) < 2 or input_shape[-1] is None:
         fail("input_shape", "channels-last of rank >= 2 with a known number of channels",
              input_shape)
-    channels = input_shape[-1]
+    return input_shape[-1]
+
+
+def _check_groups_argument(groups):
+    valid = isinstance(groups, numbers.Integral) and not isinstance(groups, bool)
+    if not valid or (groups < 1 and groups != -1):
+        fail("groups", "an integer >= 1, or -1 for one group per channel", groups)
+
+
+def _check_groups(groups, input_shape):
+    """Return the channel count of `input_shape` after checking `groups` divides it."""
+    input_shape = tuple(input_shape)
+    channels = _channels(input_shape)
     if groups is None or channels % groups:
         fail("groups", f"a divisor of the number of channels ({channels}, the last axis "
              f"of input shape {input_shape})", groups)
