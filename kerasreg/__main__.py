@@ -5,14 +5,15 @@ on the embedded offline data, writes the executed copies and `summary.md`
 under `build/<folder>/`, prints the summary and exits non-zero when a
 notebook failed; `--param ABLATE=True` sets a parameter of each notebook's
 cell tagged `parameters`. `python -m kerasreg student SRC DST` writes the student
-versions of solution notebooks (one file or a whole folder).
+versions of solution notebooks (one file or a whole folder), the cells that
+`nbgrader generate_assignment` writes, without an nbgrader course.
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from kerasreg import notebooks
+from kerasreg import notebooks, student
 
 
 def main(argv=None):
@@ -29,12 +30,16 @@ def main(argv=None):
         command.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                              help="set a parameter of the cell tagged `parameters` "
                                   "(e.g. ABLATE=True); repeatable")
-    student = commands.add_parser("student", help="write student versions of notebooks")
-    student.add_argument("source", help="a solution notebook or a folder of them")
-    student.add_argument("destination", help="output notebook or folder")
+    command = commands.add_parser("student", help="write student versions of notebooks")
+    command.add_argument("source", help="a solution notebook or a folder of them")
+    command.add_argument("destination", help="output notebook or folder (not inside the source)")
     arguments = parser.parse_args(argv)
     if arguments.command == "student":
-        for path in notebooks.write_student_versions(arguments.source, arguments.destination):
+        try:
+            written = student.write_student_versions(arguments.source, arguments.destination)
+        except ValueError as error:
+            sys.exit(f"{error}\nNothing was written.")
+        for path in written:
             print(f"wrote {path}")
         return 0
     return _run_folder(arguments)

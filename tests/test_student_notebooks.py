@@ -6,7 +6,8 @@ import nbclient
 import nbformat
 import pytest
 
-from kerasreg.notebooks import BEGIN_SOLUTION, QUIET_ENVIRONMENT, student_version
+from kerasreg.notebooks import QUIET_ENVIRONMENT
+from kerasreg.student import BEGIN_SOLUTION, student_version
 
 ROOT = Path(__file__).resolve().parents[1]
 GRADED = [path for path in sorted(ROOT.glob("labs/*.ipynb"))
