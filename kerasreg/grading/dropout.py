@@ -2,23 +2,30 @@
 
 import numpy as np
 
+from kerasreg._validation import fail
 from kerasreg.grading._checks import GradingError, call as _call, expect_shape as _expect_shape
 
 
-def check_dropout(train, predict, inverted, keep_probability=0.5):
+def check_dropout(train, predict, inverted, keep_probabilities=(0.8, 0.3)):
     """Check a NumPy dropout: `train(h, p, rng)` and `predict(h, p)`.
 
     `p` is the lecture's probability of keeping a unit. Vanilla dropout
     masks in training and scales by `p` at test time; inverted dropout
     divides the kept units by `p` in training and leaves test time alone.
-    Either way the test-time output must equal the expected training output,
-    and match kerasreg's `VanillaDropout` (or Keras' inverted `Dropout`).
+    Either way the test-time output equals the expected training output
+    (what kerasreg's `VanillaDropout` and Keras' inverted `Dropout` compute
+    at inference). Checked at each keep probability of `keep_probabilities`:
+    the defaults 0.8 and 0.3 tell the keep probability from the drop rate
+    `1 - p` (at 0.5 they are one number). Each check works on copies of `h`
+    (in-place code such as `h *= mask` is fine) and names the mistake it
+    recognises.
 
     Args:
         train: the student's training-time function.
         predict: the student's test-time function.
         inverted: whether the exercise is inverted dropout.
-        keep_probability: `p` used by the check. Defaults to `0.5`.
+        keep_probabilities: the values of `p` checked, in (0, 1). Defaults
+            to `(0.8, 0.3)`.
 
     Returns:
         A one-line summary when every check passes.
@@ -28,55 +35,74 @@ def check_dropout(train, predict, inverted, keep_probability=0.5):
     >>> check_dropout(train, lambda h, p: h * p, inverted=False)
     'vanilla dropout: all checks passed'
     """
+    if not all(0 < p < 1 for p in keep_probabilities) or len(set(keep_probabilities)) < 2:
+        fail("keep_probabilities", "two or more different numbers in (0, 1)", keep_probabilities)
     name = "inverted dropout" if inverted else "vanilla dropout"
-    p = keep_probability
     h = np.linspace(0.5, 2.0, 4000).reshape(100, 40)
-    masked = np.asarray(_call(train, h, p, np.random.default_rng(0)), dtype="float64")
-    _expect_shape(f"{name} train", masked.shape, h.shape)
-    kept_value = h / p if inverted else h
-    kept = np.isclose(masked, kept_value)
-    if not (kept | (masked == 0)).all():
-        bad = np.flatnonzero(~(kept | (masked == 0)))[0]
-        hint = (" Did you forget to divide the kept units by p?" if inverted and
-                np.isclose(masked.flat[bad], h.flat[bad]) else "")
-        raise GradingError(
-            f"{name} train(h, p={p}): each entry must be 0 or {'h / p' if inverted else 'h'}; "
-            f"at h={h.flat[bad]:.3f} got {masked.flat[bad]:.3f} "
-            f"(expected 0 or {kept_value.flat[bad]:.3f}).{hint}")
-    if abs(kept.mean() - p) > 0.05:
-        raise GradingError(f"{name} train(h, p={p}) kept {kept.mean():.1%} of the units; "
-                           f"p is the probability of keeping one, so expected about {p:.0%}.")
-    _check_expectation(name, train, predict, h, p)
-    _check_against_layer(name, predict, h, p, inverted)
+    for p in keep_probabilities:
+        _check_train(name, train, h, p, inverted)
+        _check_predict(name, predict, h, p, inverted)
     return f"{name}: all checks passed"
 
 
-def _check_expectation(name, train, predict, h, p):
-    rng = np.random.default_rng(1)
-    mean_train = np.mean([_call(train, h, p, rng) for _ in range(200)], axis=0)
-    tested = np.asarray(_call(predict, h, p), dtype="float64")
-    _expect_shape(f"{name} predict", tested.shape, h.shape)
-    # Column means over 100 rows x 200 passes: sampling error about 1%.
-    expected, got = mean_train.mean(axis=0), tested.mean(axis=0)
-    column = np.abs(got / expected - 1).argmax()
-    if abs(got[column] / expected[column] - 1) > 0.05:
+def _check_train(name, train, h, p, inverted):
+    call = f"{name} train(h, p={p}, rng)"
+    output = np.asarray(_call(train, h, p, np.random.default_rng(0)), dtype="float64")
+    _expect_shape(call, output.shape, h.shape)
+    kept = output != 0
+    ratio = output[kept] / h[kept]
+    expected = 1 / p if inverted else 1.0
+    if not np.allclose(ratio, expected):
+        bad = np.abs(ratio - expected).argmax()
+        mistakes = {
+            1.0: "Did you forget to divide the kept units by p?",
+            1 / (1 - p): "Did you divide by the drop rate 1 - p instead of the keep "
+                         "probability p?",
+            1 / p: "That is inverted dropout's training pass: vanilla dropout leaves the kept "
+                   "units as they are and scales at test time.",
+            p: "Vanilla dropout does not scale in training: only predict multiplies by p.",
+        }
         raise GradingError(
-            f"{name} predict(h, p={p}) must equal the expected training output; on "
-            f"column {column} of h (mean {h[:, column].mean():.3f}) it averages "
-            f"{got[column]:.3f}, 200 training passes average {expected[column]:.3f}.")
+            f"{call}: each entry must be 0 or {'h / p' if inverted else 'h'}; at "
+            f"h={h[kept][bad]:.3f} got {output[kept][bad]:.3f} (expected 0 or "
+            f"{h[kept][bad] * expected:.3f}).{_name_the(mistakes, ratio)}")
+    if (kept == kept[0]).all():
+        raise GradingError(f"{call} drops the same units in every example (row) of h: draw "
+                           "one mask entry per unit and example, rng.random(h.shape).")
+    fraction = kept.mean()
+    if abs(fraction - p) > 0.05:  # sampling error over 4,000 units: below 0.01
+        hint = (" Did you use p as the drop probability (rng.random(h.shape) >= p)? p is "
+                "the probability of keeping a unit: keep where rng.random(h.shape) < p."
+                if abs(fraction - (1 - p)) <= 0.05 else "")
+        raise GradingError(f"{call} kept {fraction:.1%} of the units; p is the probability of "
+                           f"keeping one, so expected about {p:.0%}.{hint}")
 
 
-def _check_against_layer(name, predict, h, p, inverted):
-    import keras
+def _check_predict(name, predict, h, p, inverted):
+    call = f"{name} predict(h, p={p})"
+    output = np.asarray(_call(predict, h, p), dtype="float64")
+    _expect_shape(call, output.shape, h.shape)
+    expected = 1.0 if inverted else p
+    if np.allclose(output, expected * h):
+        return
+    ratios = output / h
+    if inverted:
+        hint = (" Inverted dropout already rescaled in training: predict returns h as it is."
+                if np.allclose(ratios, ratios.mean()) else "")
+    else:
+        hint = _name_the({1 - p: "Did you scale by the drop rate 1 - p instead of the keep "
+                                 "probability p?",
+                          1.0: "Vanilla dropout scales at test time: every unit on, times p.",
+                          1 / p: "Multiply by p: dividing by p belongs to inverted dropout's "
+                                 "training pass."}, ratios)
+    index = np.abs(output - expected * h).argmax()
+    raise GradingError(
+        f"{call} must equal the expected training output {'h' if inverted else 'p * h'}; at "
+        f"h={h.flat[index]:.3f} expected {expected * h.flat[index]:.3f}, got "
+        f"{output.flat[index]:.3f}.{hint}")
 
-    from kerasreg.layers import VanillaDropout
 
-    layer = keras.layers.Dropout(1 - p) if inverted else VanillaDropout(1 - p)
-    reference = keras.ops.convert_to_numpy(layer(h.astype("float32"), training=False))
-    tested = np.asarray(_call(predict, h, p), dtype="float32")
-    if not np.allclose(tested, reference, rtol=1e-5):
-        index = np.abs(tested - reference).argmax()
-        raise GradingError(
-            f"{name} predict(h, p={p}) must match {type(layer).__name__}(rate={1 - p}) at "
-            f"inference: at h={h.flat[index]:.3f} expected {reference.flat[index]:.3f}, "
-            f"got {tested.flat[index]:.3f}.")
+def _name_the(mistakes, ratios):
+    """The hint of the mistake whose scale factor every one of `ratios` matches, or ""."""
+    return next((f" {hint}" for factor, hint in mistakes.items()
+                 if np.allclose(ratios, factor)), "")
