@@ -153,6 +153,37 @@ def diverged(loss, reference, factor=EXPLODING_FACTOR):
     return not math.isfinite(loss) or loss > factor * reference
 
 
+def batch_loss(running_mean, batch, previous_mean=0.0, previous_batch=-1):
+    """The loss of one batch, recovered from Keras' running mean of the epoch.
+
+    Keras logs, at each batch's end, the mean loss of the epoch so far (its
+    loss tracker is a `Mean` reset when an epoch begins), so a loss that
+    explodes in one batch moves the logged value by only `1 / (k + 1)` of
+    its jump. With `m_k` the mean logged after batch `k` and equal batch
+    sizes, the batch's own loss is `(k + 1) * m_k - k * m_(k-1)`; when
+    several batches run per log (`steps_per_execution`), this gives the
+    mean loss of the batches since `previous_batch`. A last batch smaller
+    than the others is weighted as a full one, which dilutes its loss.
+
+    Args:
+        running_mean: the loss logged after batch `batch` (from 0).
+        batch: the index of that batch in its epoch.
+        previous_mean: the loss logged after `previous_batch`. Defaults
+            to `0.0`.
+        previous_batch: the index of the batch before, `-1` at the start
+            of an epoch. Defaults to `-1`.
+
+    Returns:
+        A float: the loss of the batches `previous_batch + 1 ... batch`.
+
+    Example:
+    >>> round(batch_loss(3.3, 9, previous_mean=2.3, previous_batch=8), 6)  # 10*3.3 - 9*2.3
+    12.3
+    """
+    total = (batch + 1) * float(running_mean) - (previous_batch + 1) * float(previous_mean)
+    return total / (batch - previous_batch)
+
+
 def divergence_message(loss, learning_rate, where):
     """The lecture's step 2 reading of an exploding loss, naming the learning rate.
 
@@ -172,6 +203,12 @@ def divergence_message(loss, learning_rate, where):
             f"({learning_rate:.3g}) is the likely cause: a loss that explodes to inf or "
             f"NaN means the learning rate is too high (or the initialization is bad). "
             f"Try a learning rate 10 times smaller.")
+
+
+def _check_finite(name, value, requirement):
+    if not math.isfinite(value):
+        fail(name, requirement, value)
+    return value
 
 
 def _check_weights_path(path):
@@ -521,10 +558,15 @@ class DivergenceGuard(keras.callbacks.TerminateOnNaN):
     The lecture's step 2 reading: "loss explodes to Inf or NaN? Learning
     rate too high, bad initialization". What this adds to
     `keras.callbacks.TerminateOnNaN`: an exploding loss (more than `factor`
-    times the run's first logged loss) also stops training, and the message
+    times the run's first batch loss) also stops training, and the message
     (a `RuntimeWarning`, or a `RuntimeError` with `raise_error=True`) names
     the learning rate as the likely cause. After a stop, `message` holds
     the text and `stopped_epoch` the epoch (from 0); both are `None` otherwise.
+
+    The test reads each batch's own loss, recovered with `batch_loss` from
+    the running mean of the epoch that Keras logs: a jump from 2.3 to 12.7
+    in batch 9 moves that mean only to 3.3. (A last batch smaller than the
+    others is counted as a full one, so a jump there reads diluted.)
 
     An exploding classifier need not reach NaN: under JAX and PyTorch,
     Keras computes the cross-entropy of softmax outputs from probabilities
@@ -549,24 +591,29 @@ class DivergenceGuard(keras.callbacks.TerminateOnNaN):
     """
 
     def __init__(self, factor=EXPLODING_FACTOR, raise_error=False):
-        super().__init__(raise_error=raise_error)
-        self.factor = check_number("factor", factor, 1, low_open=True)
+        super().__init__(raise_error=check_choice("raise_error", raise_error, (True, False)))
+        self.factor = _check_finite("factor", check_number("factor", factor, 1, low_open=True),
+                                    "a finite number > 1")
         self.reference = None
         self.message = None
         self.stopped_epoch = None
         self.epoch = 0
+        self._previous = (-1, 0.0)
 
     def on_train_begin(self, logs=None):
         self.reference, self.message, self.stopped_epoch = None, None, None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        self._previous = (-1, 0.0)
 
-    def on_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is None or self.message is not None:
+    def on_train_batch_end(self, batch, logs=None):
+        running_mean = (logs or {}).get("loss")
+        if running_mean is None or self.message is not None:
             return
-        loss = float(loss)
+        previous_batch, previous_mean = self._previous
+        self._previous = (batch, float(running_mean))
+        loss = batch_loss(running_mean, batch, previous_mean, previous_batch)
         if self.reference is None and math.isfinite(loss) and loss > 0:
             self.reference = loss
         if diverged(loss, math.inf if self.reference is None else self.reference, self.factor):
@@ -621,10 +668,14 @@ class LRFinder(keras.callbacks.Callback):
                  diverge_factor=EXPLODING_FACTOR):
         super().__init__()
         self.min_lr = check_number("min_lr", min_lr, 0, low_open=True)
-        self.max_lr = check_number("max_lr", max_lr, min_lr, low_open=True)
+        self.max_lr = _check_finite("max_lr", check_number("max_lr", max_lr, min_lr,
+                                                           low_open=True),
+                                    f"a finite number > {min_lr}")
         self.steps = check_number("steps", steps, 2, integer=True)
         self.beta = check_number("beta", beta, 0, 1, high_open=True)
-        self.diverge_factor = check_number("diverge_factor", diverge_factor, 1, low_open=True)
+        self.diverge_factor = _check_finite(
+            "diverge_factor", check_number("diverge_factor", diverge_factor, 1, low_open=True),
+            "a finite number > 1")
         self.lrs, self.losses = [], []
         self._saved = None
 
@@ -680,13 +731,17 @@ class LRFinder(keras.callbacks.Callback):
         """The rate where the smoothed loss falls fastest (per decade of rate).
 
         Only the part of the curve before the smoothed loss's minimum is
-        searched, so the diverging tail cannot win.
+        searched, so the diverging tail cannot win. A range in which the
+        loss never goes down (its smoothed minimum within the first two
+        batches: every rate already too high) has no such rate, and raises
+        rather than suggesting `min_lr`.
 
         Returns:
             A float learning rate.
 
         Raises:
-            RuntimeError: before a test has recorded at least 5 batches.
+            RuntimeError: before a test has recorded at least 5 batches, or
+                when the loss did not decrease anywhere in the range.
         """
         finite = np.isfinite(self.losses)
         end = len(finite) if finite.all() else int(np.argmin(finite))
@@ -694,14 +749,21 @@ class LRFinder(keras.callbacks.Callback):
             raise RuntimeError("LRFinder.suggestion() needs a range test with at least 5 "
                                f"finite losses first; recorded {end}.")
         smoothed = ema(self.losses[:end], self.beta)
-        lowest = max(int(np.argmin(smoothed)), 2)
+        lowest = int(np.argmin(smoothed))
+        if lowest < 2:
+            raise RuntimeError(
+                f"LRFinder found no learning rate at which the loss decreases: from "
+                f"{self.lrs[0]:.3g} to {self.lrs[end - 1]:.3g} the smoothed loss only rose "
+                f"(from {smoothed[0]:.4g} to {smoothed[-1]:.4g}), so every rate of the range "
+                f"is already too high. Run the test again with a smaller min_lr.")
         slopes = np.gradient(smoothed[:lowest + 1], np.log10(self.lrs[:lowest + 1]))
         return float(self.lrs[int(np.argmin(slopes))])
 
     def plot(self):
         """The range-test curve: loss per batch against the rate (log scale).
 
-        Scatter of each batch's loss, its EMA, and the suggestion marked.
+        Scatter of each batch's loss, its EMA, and the suggestion marked
+        (when the loss decreased somewhere in the range; see `suggestion`).
 
         Returns:
             The matplotlib `Figure`.
@@ -711,8 +773,14 @@ class LRFinder(keras.callbacks.Callback):
         figure, axis = plt.subplots(figsize=(6, 3.5))
         axis.scatter(self.lrs, self.losses, s=10, alpha=0.4, label="loss of each batch")
         axis.plot(self.lrs, ema(self.losses, self.beta), label="EMA")
-        axis.axvline(self.suggestion(), color="gray", linestyle="--",
-                     label=f"suggestion {self.suggestion():.2g}")
+        try:
+            suggestion = self.suggestion()
+        except RuntimeError as error:
+            axis.set_title("no suggestion (see the warning)", fontsize=9)
+            warnings.warn(str(error), RuntimeWarning, stacklevel=2)
+        else:
+            axis.axvline(suggestion, color="gray", linestyle="--",
+                         label=f"suggestion {suggestion:.2g}")
         finite = np.asarray(self.losses)[np.isfinite(self.losses)]
         axis.set_ylim(0, min(finite.max(), 3 * finite[0]) * 1.05)
         axis.set(xscale="log", xlabel="learning rate", ylabel="training loss")

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from kerasreg.callbacks import (CosineDecay, DivergenceGuard, EarlyStopping, LinearDecay,
-                                LRFinder, StepDecay, cosine_decay, linear_decay,
+                                LRFinder, StepDecay, batch_loss, cosine_decay, linear_decay,
                                 save_weights_atomically, step_decay)
 
 SCRIPTED_VAL_LOSS = [3.0, 2.0, 1.0, 1.5, 1.2, 1.7, 1.1, 0.9]  # best at 2 until epoch 7
@@ -196,7 +196,7 @@ def killed_runs(tmp_path_factory):
             [sys.executable, str(folder / "child.py"), str(folder / "best.weights.h5"),
              str(folder), kill], env=env, stderr=subprocess.PIPE, text=True)
     for folder, child in children.values():
-        _, stderr = child.communicate(timeout=120)
+        _, stderr = child.communicate(timeout=600)  # a loaded CI machine imports slowly
         assert child.returncode == -9, stderr[-2000:]  # killed by SIGKILL, not finished
     return {kill: folder for kill, (folder, _) in children.items()}
 
@@ -395,6 +395,19 @@ def test_lr_finder_suggestion_needs_a_test_first():
         LRFinder().suggestion()
 
 
+def test_lr_finder_over_a_range_that_only_diverges_suggests_nothing():
+    model, x, y = _least_squares()  # every rate >= 1 diverges
+    repeats = (20, 1)
+    finder = LRFinder(min_lr=1.05, max_lr=2.0, steps=20).run(
+        model, np.tile(x, repeats), np.tile(y, repeats), batch_size=len(x), shuffle=False)
+    with pytest.raises(RuntimeError, match=r"no learning rate at which the loss decreases: "
+                                           r"from 1\.05 .* smaller min_lr"):
+        finder.suggestion()
+    with pytest.warns(RuntimeWarning, match="no learning rate"):
+        figure = finder.plot()  # the curve, without a suggestion line
+    assert figure.axes[0].get_title() == "no suggestion (see the warning)"
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"min_lr": 0}, r"`min_lr` must be a number > 0\. Received: min_lr=0"),
     ({"min_lr": 1e-3, "max_lr": 1e-4}, r"`max_lr` must be a number > 0\.001"),
@@ -421,7 +434,7 @@ def test_divergence_guard_stops_an_exploding_run_and_names_the_learning_rate():
 
 
 def test_divergence_guard_catches_a_nan_loss():
-    guard = DivergenceGuard(factor=math.inf)  # only NaN / inf can trigger it
+    guard = DivergenceGuard(factor=1e300)  # only NaN / inf can trigger it
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         _exploding_fit(guard, learning_rate=1e6)
@@ -442,3 +455,59 @@ def test_divergence_guard_leaves_a_healthy_run_alone():
 def test_divergence_guard_rejects_bad_factor():
     with pytest.raises(ValueError, match=r"`factor` must be a number > 1\. Received: factor=1"):
         DivergenceGuard(factor=1)
+
+
+SPIKE = [2.28] * 9 + [12.65] + [2.28] * 6  # one batch explodes; its epoch mean reads 3.3
+
+
+def _running_means(losses):
+    return list(np.cumsum(losses) / np.arange(1, len(losses) + 1))
+
+
+def test_batch_loss_recovers_each_batch_from_keras_running_mean():
+    means = _running_means(SPIKE)
+    recovered = [batch_loss(means[k], k, means[k - 1] if k else 0.0, k - 1)
+                 for k in range(len(SPIKE))]
+    np.testing.assert_allclose(recovered, SPIKE, rtol=1e-12)
+
+
+def test_batch_loss_of_several_steps_per_log_is_their_mean():
+    means = _running_means(SPIKE)
+    # steps_per_execution=4: logs after batches 3, 7, 11; the block 8-11 holds the spike
+    assert batch_loss(means[11], 11, means[7], 7) == pytest.approx(np.mean(SPIKE[8:12]))
+
+
+def test_divergence_guard_fires_on_the_batch_loss_not_the_running_mean():
+    model = _tiny_model(keras.optimizers.SGD(10.0))
+    guard = DivergenceGuard()  # fires above 4 x 2.28 = 9.12; the running mean peaks at 3.32
+    guard.set_model(model)
+    guard.on_train_begin()
+    guard.on_epoch_begin(0)
+    with pytest.warns(RuntimeWarning, match="epoch 0, batch 9: the loss is 12.65"):
+        for batch, mean in enumerate(_running_means(SPIKE)):
+            guard.on_train_batch_end(batch, {"loss": mean})
+    assert model.stop_training and max(_running_means(SPIKE)) < 4 * SPIKE[0]
+
+
+def test_divergence_guard_in_fit_catches_one_exploding_batch():
+    # Zero weights and learning rate 0: each batch's MSE is its target squared, 2.28 in
+    # batches 0-8 and 12.65 in batch 9, which lifts Keras' logged epoch mean only to 3.32.
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    y = np.repeat(np.sqrt(SPIKE[:12]), 8).astype("float32")[:, None]
+    guard = DivergenceGuard()
+    with pytest.warns(RuntimeWarning, match="epoch 0, batch 9: the loss is 12.65"):
+        history = model.fit(np.ones_like(y), y, batch_size=8, shuffle=False, verbose=0,
+                            callbacks=[guard])
+    assert history.history["loss"][-1] < 4 * SPIKE[0] and guard.stopped_epoch == 0
+
+
+def test_divergence_guard_reads_each_epoch_from_its_first_batch():
+    guard = DivergenceGuard()
+    guard.set_model(_tiny_model())
+    guard.on_train_begin()
+    for epoch in range(2):  # Keras resets the running mean at each epoch
+        guard.on_epoch_begin(epoch)
+        for batch, mean in enumerate(_running_means([2.0, 3.0, 2.5])):
+            guard.on_train_batch_end(batch, {"loss": mean})
+    assert guard.message is None

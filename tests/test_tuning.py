@@ -12,6 +12,7 @@ import tempfile
 import warnings
 
 import keras
+import numpy as np
 import pytest
 
 from kerasreg import datasets, models
@@ -111,6 +112,25 @@ def test_find_learning_rate_reports_drops_and_divergence(digits):
     assert table["learning_rate"] == [1e3, 1e-1]
     assert table["diverged"] == [True, False]
     assert table[1]["drop"] > 0.3  # SGD at 0.1 cuts the digits loss well within 50 steps
+
+
+def test_find_learning_rate_flags_a_loss_that_explodes_within_the_iterations():
+    # Every example is x = 1, y = 1, so every batch is the same: with w = 0 and SGD on
+    # the MSE, the error scales by |1 - 2 lr| per step. At lr = 1.05 the batch loss grows
+    # 1.21x per step and passes 4x the first at batch 8, while Keras' running epoch mean
+    # only passes it at batch 12: past the 12 iterations, where it went unreported.
+    x = np.ones((256, 1), "float32")
+
+    def build(learning_rate):
+        model = keras.Sequential([keras.Input((1,)),
+                                  keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+        model.compile(keras.optimizers.SGD(learning_rate), "mse")
+        return model
+
+    table = find_learning_rate(build, x, x, learning_rates=(1.05, 0.25), iterations=12,
+                               batch_size=8)
+    assert table["diverged"] == [True, False]
+    assert table[1]["drop"] == pytest.approx(1.0, abs=1e-6)  # 0.25 ** 12 of the loss is left
 
 
 # ---------------------------------------------------------------- steps 4-5
