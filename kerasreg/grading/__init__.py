@@ -18,4 +18,5 @@ from kerasreg.grading.initialization import check_he_init
 from kerasreg.grading.preprocessing import check_standardize
 from kerasreg.grading.recipe import check_initial_loss_exercise
 from kerasreg.grading.schedules import check_cosine_decay, check_step_decay
+from kerasreg.grading.stochastic_depth import check_linear_survival, check_stochastic_depth_block
 from kerasreg.grading.transfer import check_transfer_strategy
