@@ -12,9 +12,12 @@ here, so a lab writes `from kerasreg.grading import check_dropout`.
 """
 
 from kerasreg.grading._checks import GradingError
+from kerasreg.grading.augmentation import check_ten_crop_average
 from kerasreg.grading.dropout import check_dropout
 from kerasreg.grading.early_stopping import check_early_stopping
 from kerasreg.grading.initialization import check_he_init
+from kerasreg.grading.mixing import check_cutout_mask, check_mixed_labels
+from kerasreg.grading.normalization import check_batch_norm
 from kerasreg.grading.preprocessing import check_standardize
 from kerasreg.grading.recipe import check_initial_loss_exercise
 from kerasreg.grading.schedules import check_cosine_decay, check_step_decay
