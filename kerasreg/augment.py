@@ -17,17 +17,15 @@
 
 import dataclasses
 import inspect
-import json
 import numbers
-import sys
 
 import keras
 import numpy as np
 from keras import ops
 
 from kerasreg._validation import check_choice, check_number, fail
-from kerasreg.layers.augmentation import (Cutout, Dequantize, RandomLensDistortion,
-                                          RandomScaleCrop, fill_boxes)
+from kerasreg.layers.augmentation import (AugmentationPipeline, Cutout, Dequantize,
+                                          RandomLensDistortion, RandomScaleCrop, fill_boxes)
 
 METHODS = ("mixup", "cutmix", "switch")
 MODES = ("example", "pair", "batch")
@@ -45,10 +43,16 @@ STEPS = {
     "shear": (keras.layers.RandomShear, {"x_factor": (0.0, 0.1), "y_factor": (0.0, 0.1)}),
     "zoom": (keras.layers.RandomZoom, {"height_factor": 0.1}),
     "stretch": (keras.layers.RandomZoom, {"height_factor": 0.1, "width_factor": 0.1}),
+    # Both ways around the identity. Keras' RandomSaturation multiplies the
+    # saturation by f / (1 - f), the identity at f = 0.5: (0.4, 0.6) gives
+    # x0.67 to x1.5 (a single 0.2 would be the range [0, 0.2], greying every
+    # image). RandomContrast draws its factor in [1 - low, 1 + high] but
+    # reads one number x as (0, x): only ever more contrast; (0.2, 0.2) is
+    # x0.8 to x1.2. Brightness and hue already go both ways.
     "color_jitter": (keras.layers.RandomColorJitter, {
-        "brightness_factor": 0.2, "contrast_factor": 0.2, "saturation_factor": 0.2,
-        "hue_factor": 0.05}),
-    "contrast": (keras.layers.RandomContrast, {"factor": 0.2}),
+        "brightness_factor": 0.2, "contrast_factor": (0.2, 0.2),
+        "saturation_factor": (0.4, 0.6), "hue_factor": 0.05}),
+    "contrast": (keras.layers.RandomContrast, {"factor": (0.2, 0.2)}),
     "brightness": (keras.layers.RandomBrightness, {"factor": 0.2}),
     "rand_augment": (keras.layers.RandAugment, {}),
     "erasing": (keras.layers.RandomErasing, {}),
@@ -58,13 +62,6 @@ STEPS = {
     "lens_distortion": (RandomLensDistortion, {}),
     "dequantize": (Dequantize, {}),
 }
-# Keras' preprocessing layers run inside tf.data under every backend (they switch
-# themselves to TensorFlow there); every other step is bridged (`_run_eagerly`).
-_TF_DATA_NATIVE = (keras.layers.RandomFlip, keras.layers.RandomRotation,
-                   keras.layers.RandomTranslation, keras.layers.RandomShear,
-                   keras.layers.RandomZoom, keras.layers.RandomColorJitter,
-                   keras.layers.RandomContrast, keras.layers.RandomBrightness,
-                   keras.layers.RandAugment, keras.layers.RandomErasing)
 
 
 def pipeline(steps, value_range=(0, 1), seed=None, name="augmentation"):
@@ -75,8 +72,12 @@ def pipeline(steps, value_range=(0, 1), seed=None, name="augmentation"):
     automatic augmentation) as one `keras.layers.Pipeline`, applied in the
     order given. Each step is a name of `STEPS` (with its default
     arguments), a `(name, arguments)` pair overriding some of them, or a
-    Keras layer. Steps that take a `value_range` get this one. Step `i` is
-    seeded with `seed + i`.
+    Keras layer. Steps that take a `value_range` get this one, and then
+    the pipeline checks it: an eager call on images outside it (0-255
+    pixels for the default (0, 1)) raises a `ValueError` rather than let
+    the colour steps clip them (calls inside `tf.data` or a compiled
+    model are not checked). Step `i` is seeded with `seed + i`, unless
+    its arguments give its own `seed`.
 
     Map the result over a batched `tf.data.Dataset` (graph mode, parallel
     calls) or put it first in a model (then it runs on the accelerator and
@@ -112,39 +113,10 @@ def pipeline(steps, value_range=(0, 1), seed=None, name="augmentation"):
         check_number("seed", seed, 0, integer=True)
     layers = [_make_step(step, value_range, None if seed is None else seed + index)
               for index, step in enumerate(steps)]
-    return AugmentationPipeline(layers, name=name)
-
-
-@keras.saving.register_keras_serializable(package="kerasreg")
-class AugmentationPipeline(keras.layers.Pipeline):
-    """A `keras.layers.Pipeline` that also runs non-Keras steps in `tf.data` on any backend.
-
-    Identical to `keras.layers.Pipeline` under the TensorFlow backend and
-    inside models. What it adds: in a `tf.data` graph under JAX or
-    PyTorch, a step that is not one of Keras' preprocessing layers is run
-    eagerly on the backend through `tf.numpy_function`. Built by
-    `pipeline`.
-
-    Args:
-        layers: the steps, Keras layers applied in order.
-        name: layer name. Defaults to `None`.
-
-    Call arguments:
-        inputs: one image or a batch.
-        training: augment (`True`, the default) or not.
-    """
-
-    def get_config(self):
-        # JSON-normal (lists, not tuples): the config of a loaded pipeline is the same.
-        return json.loads(json.dumps(super().get_config()))
-
-    def call(self, inputs, training=True, mask=None):
-        for layer in self.layers:
-            if _needs_bridge(layer, inputs):
-                inputs = _run_eagerly(layer, inputs, training)
-            else:
-                inputs = layer(inputs, training=training)
-        return inputs
+    ranged = any("value_range" in inspect.signature(type(layer)).parameters
+                 for layer in layers)
+    return AugmentationPipeline(layers, value_range=value_range if ranged else None,
+                                name=name)
 
 
 def mix_batch(images, labels, method="mixup", alpha=None, num_classes=None, seed=None, *,
@@ -560,7 +532,7 @@ def _make_step(step, value_range, seed):
     if name not in STEPS:
         fail("steps", "names from kerasreg.augment.STEPS: " + ", ".join(STEPS), name)
     layer_class, defaults = STEPS[name]
-    arguments = {**defaults, **arguments, "seed": seed}
+    arguments = {**defaults, "seed": seed, **arguments}  # a step's own seed wins
     if "value_range" in inspect.signature(layer_class).parameters:
         arguments.setdefault("value_range", value_range)
     return layer_class(**arguments)
@@ -571,25 +543,6 @@ def _step_pair(step):
             or not isinstance(step[1], dict)):
         fail("steps", "made of step names, (name, arguments) pairs or Keras layers", step)
     return step
-
-
-def _needs_bridge(layer, inputs):
-    """A non-Keras step inside a tf.data graph while the backend is not TensorFlow."""
-    tf = sys.modules.get("tensorflow")
-    return (keras.backend.backend() != "tensorflow" and tf is not None
-            and not isinstance(layer, _TF_DATA_NATIVE) and tf.is_tensor(inputs)
-            and not tf.executing_eagerly())
-
-
-def _run_eagerly(layer, inputs, training):
-    import tensorflow as tf
-
-    def run(images):
-        return ops.convert_to_numpy(layer(images, training=training))
-
-    outputs = tf.numpy_function(run, [inputs], layer.compute_dtype, stateful=True)
-    outputs.set_shape(layer.compute_output_shape(tuple(inputs.shape)))
-    return outputs
 
 
 def _seeds(seed, count):

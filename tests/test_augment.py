@@ -441,6 +441,67 @@ def test_pipeline_takes_an_adapted_pca_lighting_layer(tmp_path):
     np.testing.assert_array_equal(_numpy(loaded.eigenvectors), _numpy(lighting.eigenvectors))
 
 
+def test_pipeline_keeps_a_steps_own_seed():
+    augment = pipeline(["flip", ("rotation", {"seed": 42}), ("cutout", {"size": 2})], seed=3)
+    assert [layer.seed for layer in augment.layers] == [3, 42, 5]
+
+
+@pytest.mark.parametrize("steps", [["color_jitter"], ["flip", "contrast"]])
+def test_pipeline_rejects_images_outside_its_value_range_on_eager_calls(steps):
+    augment = pipeline(steps, seed=0)
+    images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+    with pytest.raises(ValueError) as error:
+        augment(images)
+    message = str(error.value)
+    assert message.startswith("`value_range` must be the pixel range of the images, which "
+                              "span [")
+    assert message.endswith("Received: value_range=(0, 1)")
+    assert tuple(pipeline(steps, value_range=(0, 255), seed=0)(images).shape) == images.shape
+
+
+def test_pipeline_without_a_ranged_step_does_not_check_the_range():
+    assert pipeline(["flip", ("cutout", {"size": 2})]).value_range is None
+    assert tuple(pipeline(["flip"])(np.full((1, 4, 4, 3), 200.0)).shape) == (1, 4, 4, 3)
+
+
+def _saturation(images):
+    hsv = _numpy(keras.ops.image.rgb_to_hsv(keras.ops.convert_to_tensor(images)))
+    return hsv[..., 1].mean(axis=(1, 2))
+
+
+def _photos(copies=8, size=64):
+    from kerasreg.datasets import sample_photos
+    photos = [_numpy(keras.ops.image.resize(photo.astype("float32") / 255, (size, size)))
+              for photo in sample_photos()]
+    return np.concatenate([np.stack(photos)] * copies)
+
+
+def _ratios(layer, images):
+    out = _numpy(layer(images))
+    return (_saturation(out) / _saturation(images),
+            out.std(axis=(1, 2, 3)) / images.std(axis=(1, 2, 3)))
+
+
+def test_default_color_jitter_moves_saturation_and_contrast_both_ways():
+    # Each factor of the default step alone, on real photographs: the ratio
+    # new/old of the mean HSV saturation and of the pixel standard deviation
+    # must fall below and above 1 for a fair share of the images, median near 1.
+    images = _photos()
+    defaults = STEPS["color_jitter"][1]
+    saturation, _ = _ratios(keras.layers.RandomColorJitter(
+        saturation_factor=defaults["saturation_factor"], value_range=(0, 1), seed=0), images)
+    _, contrast = _ratios(keras.layers.RandomColorJitter(
+        contrast_factor=defaults["contrast_factor"], value_range=(0, 1), seed=0), images)
+    _, contrast_step = _ratios(pipeline(["contrast"], seed=0), images)
+    for ratios in (saturation, contrast, contrast_step):
+        assert 0.25 < np.mean(ratios < 1) < 0.75 and 0.25 < np.mean(ratios > 1) < 0.75
+        assert abs(np.median(ratios) - 1) < 0.1
+    # The whole step (brightness and hue too) neither greys nor flattens the images.
+    saturation, contrast = _ratios(pipeline(["color_jitter"], seed=0), images)
+    for ratios in (saturation, contrast):
+        assert (ratios < 1).any() and (ratios > 1).any() and abs(np.median(ratios) - 1) < 0.2
+
+
 @pytest.mark.parametrize("steps", [[], "flip", None])
 def test_pipeline_rejects_an_empty_or_non_list_of_steps(steps):
     with pytest.raises(ValueError, match=r"`steps` must be a non-empty list of step names"):

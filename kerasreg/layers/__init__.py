@@ -1,7 +1,7 @@
 """Keras layers for the lecture's regularizations (all registered as `kerasreg>Name`)."""
 
-from kerasreg.layers.augmentation import (Cutout, Dequantize, RandomLensDistortion,
-                                          RandomPCALighting,
+from kerasreg.layers.augmentation import (AugmentationPipeline, Cutout, Dequantize,
+                                          RandomLensDistortion, RandomPCALighting,
                                           RandomScaleCrop, cutout, fill_boxes, lens_distortion,
                                           resized_shape, scale_crop)
 from kerasreg.layers.auto_augment import RandAugment, TrivialAugment, auto_augment
