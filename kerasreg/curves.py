@@ -30,8 +30,15 @@ def ema(values, beta=0.9):
     return smoothed
 
 
-def plot_history(history, metrics=("loss", "accuracy"), beta=0.6, best_epoch=None):
-    """Scatter plus EMA of each metric, train and validation, one panel per metric.
+def plot_history(history, metrics=("loss", "accuracy"), beta=0.6, best_epoch=None,
+                 ema_above=50):
+    """Each metric's curve, train and validation, one panel per metric.
+
+    A curve of up to `ema_above` points (a history of epochs) is drawn as
+    its points joined by lines, on integer epoch ticks: smoothing a few
+    epoch means would only shift them. A longer curve (per-iteration
+    losses, or a very long run) is drawn as the lecture's scatter of the
+    raw values plus their EMA trend line.
 
     Args:
         history: a Keras `History` or its `.history` dict.
@@ -39,17 +46,23 @@ def plot_history(history, metrics=("loss", "accuracy"), beta=0.6, best_epoch=Non
             Defaults to `("loss", "accuracy")`.
         beta: EMA weight of the trend lines. Defaults to `0.6`.
         best_epoch: epoch (from 0) to mark with a vertical line. Defaults to `None`.
+        ema_above: curves with more points than this get the scatter and
+            EMA; an integer >= 0. Defaults to `50`.
 
     Returns:
         The matplotlib `Figure`.
 
     Example:
     >>> figure = plot_history({"loss": [2.0, 1.0, 0.5], "val_loss": [2.1, 1.3, 1.2]})
-    >>> len(figure.axes)
-    1
+    >>> ticks = figure.axes[0].get_xticks()  # whole epochs
+    >>> len(figure.axes), ticks[(ticks >= 0) & (ticks <= 2)].tolist()
+    (1, [0.0, 1.0, 2.0])
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
+    check_number("beta", beta, 0, 1, high_open=True)
+    check_number("ema_above", ema_above, 0, integer=True)
     logs = getattr(history, "history", history)
     metrics = [metric for metric in metrics if metric in logs]
     figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5),
@@ -61,10 +74,14 @@ def plot_history(history, metrics=("loss", "accuracy"), beta=0.6, best_epoch=Non
                 continue
             epochs = np.arange(len(values))
             label = "val" if prefix else "train"
-            axis.scatter(epochs, values, s=12, color=colour, alpha=0.5, label=label)
-            axis.plot(epochs, ema(values, beta), color=colour, label=f"{label} (EMA)")
+            if len(values) > ema_above:
+                axis.scatter(epochs, values, s=12, color=colour, alpha=0.5, label=label)
+                axis.plot(epochs, ema(values, beta), color=colour, label=f"{label} (EMA)")
+            else:
+                axis.plot(epochs, values, color=colour, marker="o", markersize=4, label=label)
         if best_epoch is not None:
             axis.axvline(best_epoch, color="gray", linestyle="--", label="best epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric)
         axis.legend(fontsize=8)

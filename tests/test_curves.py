@@ -61,12 +61,40 @@ def test_ema_rejects_beta_of_one():
 
 # ---------------------------------------------------------------- plot_history
 
-def test_plot_history_draws_one_panel_per_logged_metric_with_scatter_and_ema():
+def test_plot_history_draws_epoch_curves_as_points_and_lines_without_ema():
     figure = plot_history(SYNTHETIC["overfitting"], metrics=("loss", "accuracy", "missing"))
     assert len(figure.axes) == 2
     loss_axis = figure.axes[0]
-    assert len(loss_axis.collections) == 2 and len(loss_axis.lines) == 2  # train + val each
+    assert len(loss_axis.collections) == 0 and len(loss_axis.lines) == 2  # train + val
+    for line, key in zip(loss_axis.lines, ("loss", "val_loss")):
+        assert line.get_marker() == "o" and line.get_linestyle() == "-"
+        np.testing.assert_array_equal(line.get_ydata(), SYNTHETIC["overfitting"][key])  # raw
     plt.close(figure)
+
+
+def test_plot_history_puts_epoch_ticks_on_whole_numbers():
+    figure = plot_history({"loss": [2.0, 1.0, 0.5], "val_loss": [2.1, 1.3, 1.2]})
+    ticks = figure.axes[0].get_xticks()
+    assert np.array_equal(ticks, np.round(ticks)) and {0, 1, 2} <= set(ticks.tolist())
+    plt.close(figure)
+
+
+def test_plot_history_smooths_a_per_iteration_curve_with_scatter_and_ema():
+    losses = 2 * np.exp(-np.arange(300) / 60) + np.random.default_rng(0).normal(0, 0.1, 300)
+    figure = plot_history({"loss": losses, "val_loss": losses + 0.1}, metrics=("loss",))
+    axis = figure.axes[0]
+    assert len(axis.collections) == 2 and len(axis.lines) == 2  # scatter + EMA, train + val
+    np.testing.assert_allclose(axis.lines[0].get_ydata(), ema(losses, 0.6), rtol=1e-12)
+    plt.close(figure)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"beta": 1.0}, r"`beta` must be a number in \[0, 1\)\. Received: beta=1\.0"),
+    ({"ema_above": -1}, r"`ema_above` must be an integer >= 0\. Received: ema_above=-1"),
+])
+def test_plot_history_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        plot_history(SYNTHETIC["good_fit"], **kwargs)
 
 
 def test_plot_history_marks_the_best_epoch():
