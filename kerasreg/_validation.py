@@ -6,6 +6,10 @@ One template for every message, as in Keras:
 
 import math
 import numbers
+import sys
+
+import keras
+import numpy as np
 
 
 def fail(name, requirement, value):
@@ -73,3 +77,30 @@ def _interval(low, high, low_open, high_open):
     if low is None:
         return f"{'<' if high_open else '<='} {high}"
     return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+
+
+def concrete_values(inputs):
+    """NumPy values of `inputs` when they are known at this call (eager), else `None`.
+
+    `None` for symbolic tensors: Keras tensors, TensorFlow graph tensors
+    (a `tf.data` map, a compiled `fit`), JAX tracers, PyTorch meta tensors.
+    Checks on values run only where this returns an array.
+
+    Example:
+    >>> concrete_values([1, 2]).tolist()
+    [1, 2]
+    """
+    if isinstance(inputs, (np.ndarray, numbers.Number, list, tuple)):
+        return np.asarray(inputs)
+    if isinstance(inputs, keras.KerasTensor):
+        return None
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and tf.is_tensor(inputs):  # tf.data passes these under every backend
+        return inputs.numpy() if tf.executing_eagerly() else None
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+        return None if isinstance(inputs, jax.core.Tracer) else np.asarray(inputs)
+    if backend == "torch":
+        return None if inputs.device.type == "meta" else inputs.detach().cpu().numpy()
+    return None

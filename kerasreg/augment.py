@@ -23,7 +23,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasreg._validation import check_choice, check_number, fail
+from kerasreg._validation import check_choice, check_number, concrete_values, fail
 from kerasreg.layers.augmentation import (AugmentationPipeline, Cutout, Dequantize,
                                           RandomLensDistortion, RandomScaleCrop, fill_boxes)
 
@@ -156,7 +156,8 @@ def mix_batch(images, labels, method="mixup", alpha=None, num_classes=None, seed
 
     Args:
         images: `(B, H, W, C)` batch.
-        labels: `(B,)` class indices or `(B, K)` one-hot / soft labels.
+        labels: `(B,)` class indices or `(B, K)` one-hot / soft labels, one
+            per image; indices are checked as in `soft_labels`.
         method: `"mixup"`, `"cutmix"` or `"switch"`. Defaults to `"mixup"`.
         alpha: Beta parameter, > 0; for `"switch"` one number for both
             methods or a pair `(mixup alpha, CutMix alpha)`. Defaults to
@@ -210,6 +211,7 @@ def mix_batch(images, labels, method="mixup", alpha=None, num_classes=None, seed
     parameters = mix_parameters(images, method, alpha, mode, probability, switch_probability,
                                 seed)
     labels = _smooth(soft_labels(labels, num_classes), label_smoothing)
+    _check_batch(images, labels)
     if method == "mixup":
         return mixup(images, labels, parameters["lambdas"], parameters["permutation"])
     if method == "cutmix":
@@ -420,6 +422,11 @@ def mix(images, labels, lambdas, use_cutmix, corners, sizes, permutation, correc
 def soft_labels(labels, num_classes=None):
     """Float32 `(B, K)` labels from class indices `(B,)` / `(B, 1)` or one-hot `(B, K)`.
 
+    Class indices known at the call (eager) must be whole numbers in
+    `[0, num_classes)`, else a `ValueError`; symbolic ones (a `tf.data`
+    map, a compiled function) cannot be checked, and there an index out
+    of range gives a row of zeros.
+
     Args:
         labels: class indices or one-hot / soft labels.
         num_classes: `K`; required for class indices. Defaults to `None`.
@@ -431,6 +438,7 @@ def soft_labels(labels, num_classes=None):
     >>> ops.convert_to_numpy(soft_labels([2, 0], num_classes=3)).tolist()
     [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     """
+    values = concrete_values(labels)
     labels = ops.convert_to_tensor(labels)
     if len(labels.shape) == 2 and labels.shape[-1] != 1:
         if num_classes is not None and num_classes != labels.shape[-1]:
@@ -440,6 +448,8 @@ def soft_labels(labels, num_classes=None):
     if num_classes is None:
         fail("num_classes", "an integer >= 2 when labels are class indices", num_classes)
     check_number("num_classes", num_classes, 2, integer=True)
+    if values is not None:
+        _check_class_indices(values.reshape(-1), num_classes)
     indices = ops.reshape(ops.cast(labels, "int32"), (-1,))
     return ops.one_hot(indices, num_classes, dtype="float32")
 
@@ -449,8 +459,9 @@ class LabelPreservation:
     """Where a transform sends each class, as seen by a classifier of the originals.
 
     Attributes:
-        matrix: `(C, C)` array; row `a` is the distribution of predicted
-            classes of the transformed images of class `a`.
+        matrix: `(C, C)` array indexed by class (C: the largest class seen,
+            plus one); row `a` is the distribution of predicted classes of
+            the transformed images of class `a`, zero for an absent class.
         accuracy: the classifier's accuracy on the untransformed images.
         preserved: classes whose transformed images are still mostly
             predicted as themselves.
@@ -483,7 +494,9 @@ def label_preservation(images, labels, transform, predict=None):
     check transforms every image, classifies the results with a classifier
     of the untransformed images, and reports where each class lands. By
     default the classifier is the nearest class mean of the untransformed
-    `images` (no training needed); pass `predict` to use your own model.
+    `images` over the classes present in `labels` (no training needed; the
+    labels may have gaps, e.g. digits 6 and 9 only); pass `predict` to use
+    your own model.
 
     Args:
         images: `(N, ...)` images (or any feature arrays).
@@ -506,22 +519,28 @@ def label_preservation(images, labels, transform, predict=None):
     True
     """
     images = np.asarray(images, "float32")
-    labels = np.asarray(labels).astype("int64").ravel()
+    labels = np.asarray(labels).ravel()
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"`labels` must hold one integer class per image ({len(images)} "
                          f"images). Received: labels of shape {labels.shape}")
-    num_classes = int(labels.max()) + 1
-    predict = predict or _nearest_class_mean(images, labels, num_classes)
+    if not np.isfinite(images).all():
+        fail("images", "finite numbers", "an array holding NaN or inf")
+    _check_class_indices(labels, np.inf)
+    labels = labels.astype("int64")
+    predict = predict or _nearest_class_mean(images, labels)
     accuracy = float(np.mean(_classes(predict(images)) == labels))
     predicted = _classes(predict(np.asarray(ops.convert_to_numpy(transform(images)))))
+    # Indexed by class: rows of classes absent from `labels` stay zero.
+    num_classes = int(max(labels.max(), predicted.max())) + 1
     matrix = np.zeros((num_classes, num_classes))
     np.add.at(matrix, (labels, predicted), 1)
     matrix /= np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    target = matrix.argmax(axis=1)
-    mapped = {a: int(b) for a, b in enumerate(target) if b != a}
+    present = np.unique(labels).tolist()
+    target = {a: int(matrix[a].argmax()) for a in present}
+    mapped = {a: b for a, b in target.items() if b != a}
     return LabelPreservation(
         matrix=matrix, accuracy=accuracy,
-        preserved=[a for a in range(num_classes) if target[a] == a], mapped=mapped,
+        preserved=[a for a in present if target[a] == a], mapped=mapped,
         swapped=[(a, b) for a, b in mapped.items() if a < b and mapped.get(b) == a])
 
 
@@ -543,6 +562,28 @@ def _step_pair(step):
             or not isinstance(step[1], dict)):
         fail("steps", "made of step names, (name, arguments) pairs or Keras layers", step)
     return step
+
+
+def _check_class_indices(values, num_classes):
+    """Whole numbers in [0, num_classes) (`np.inf`: any whole number >= 0)."""
+    if values.dtype.kind not in "biuf":
+        fail("labels", "class indices (integers) or one-hot rows", values.dtype)
+    whole = np.isfinite(values) & (values == np.round(values))
+    inside = whole & (values >= 0) & (values < num_classes)
+    if not inside.all():
+        bad = np.unique(values[~inside])[:10].tolist()
+        where = (">= 0" if num_classes == np.inf
+                 else f"in [0, {num_classes}) (num_classes={num_classes})")
+        raise ValueError(f"`labels` must be whole class indices {where}. "
+                         f"Received: labels holding {bad}")
+
+
+def _check_batch(images, labels):
+    """One label per image, when both batch sizes are known."""
+    count, batch = labels.shape[0] if len(labels.shape) else None, images.shape[0]
+    if count is not None and batch is not None and count != batch:
+        raise ValueError(f"`labels` must hold one label per image ({batch} images). "
+                         f"Received: labels of shape {tuple(labels.shape)}")
 
 
 def _seeds(seed, count):
@@ -605,14 +646,16 @@ def _draws_and_index(batch, mode):
     return (batch + 1) // 2, ops.minimum(examples, batch - 1 - examples)
 
 
-def _nearest_class_mean(images, labels, num_classes):
+def _nearest_class_mean(images, labels):
+    """A nearest-class-mean classifier over the classes present in `labels`."""
+    classes = np.unique(labels)
     flat = images.reshape(len(images), -1)
-    means = np.stack([flat[labels == c].mean(axis=0) for c in range(num_classes)])
+    means = np.stack([flat[labels == c].mean(axis=0) for c in classes])
 
     def predict(batch):
         batch = np.asarray(batch, "float32").reshape(len(batch), -1)
         # -|x - m|^2 up to the per-row constant |x|^2.
-        return 2 * batch @ means.T - (means ** 2).sum(axis=1)
+        return classes[(2 * batch @ means.T - (means ** 2).sum(axis=1)).argmax(axis=1)]
 
     return predict
 

@@ -371,6 +371,31 @@ def test_mix_batch_needs_num_classes_for_integer_labels():
                                 "class indices. Received: num_classes=None")
 
 
+@pytest.mark.parametrize("labels, held", [([0, 1, 4, 2], [4]), ([0, -1, 1, 2], [-1]),
+                                           ([0.0, 1.9, 1.0, 2.0], [1.9]),
+                                           ([0, 1, float("nan"), 2], ["nan"])])
+def test_mix_batch_rejects_class_indices_that_are_not_whole_numbers_in_range(labels, held):
+    with pytest.raises(ValueError) as error:
+        mix_batch(np.zeros((4, 4, 4, 1)), np.array(labels), num_classes=4, seed=0)
+    assert str(error.value).startswith("`labels` must be whole class indices in [0, 4) "
+                                       "(num_classes=4). Received: labels holding [")
+    assert str(held[0]) in str(error.value)
+
+
+@pytest.mark.parametrize("labels", [np.arange(3), np.eye(4)[:2]])
+def test_mix_batch_rejects_a_label_count_unlike_the_batch(labels):
+    with pytest.raises(ValueError) as error:
+        mix_batch(np.zeros((4, 4, 4, 1)), labels, num_classes=4, seed=0)
+    assert str(error.value) == ("`labels` must hold one label per image (4 images). "
+                                f"Received: labels of shape {(len(labels), 4)}")
+
+
+def test_mix_batch_accepts_whole_float_class_indices():
+    _, soft = mix_batch(np.zeros((2, 4, 4, 1)), np.array([0.0, 3.0]), num_classes=4, seed=0,
+                        probability=0.0)
+    np.testing.assert_array_equal(_numpy(soft), np.eye(4)[[0, 3]])
+
+
 def test_soft_labels_rejects_num_classes_unlike_the_one_hot_width():
     with pytest.raises(ValueError) as error:
         soft_labels(np.eye(4), num_classes=5)
@@ -552,6 +577,23 @@ def test_label_preservation_finds_six_and_nine_under_a_half_turn():
     assert check.swapped == [(6, 9)]
     assert check.mapped[6] == 9 and check.mapped[9] == 6
     assert {0, 1, 8} <= set(check.preserved)  # symmetric under a half turn
+
+
+def test_label_preservation_finds_six_and_nine_with_only_those_digits():
+    (images, labels), _ = load_digits()
+    keep = np.isin(labels, [6, 9])
+    check = label_preservation(images[keep], labels[keep], _rotate_180)
+    assert check.accuracy > 0.95
+    assert check.swapped == [(6, 9)] and check.preserved == []
+    assert check.matrix.shape == (10, 10) and check.matrix[6, 9] > 0.9
+
+
+def test_label_preservation_rejects_non_integer_labels_and_nan_images():
+    with pytest.raises(ValueError, match=r"`labels` must be whole class indices >= 0. "
+                                         r"Received: labels holding \[0.5\]"):
+        label_preservation(np.zeros((2, 3)), [0, 0.5], lambda x: x)
+    with pytest.raises(ValueError, match=r"`images` must be finite numbers"):
+        label_preservation(np.full((2, 3), np.nan), [0, 1], lambda x: x)
 
 
 def test_label_preservation_of_the_identity_preserves_every_class():

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasreg._validation import check_number, fail
+from kerasreg._validation import check_number, concrete_values, fail
 from kerasreg.layers.whitening import pca
 
 
@@ -702,7 +702,7 @@ def _check_value_range(value_range):
 
 def _check_pixel_range(inputs, value_range):
     """Raise when concrete `inputs` leave `value_range` (by more than float rounding)."""
-    values = _concrete_values(inputs)
+    values = concrete_values(inputs)
     if values is None or values.size == 0:
         return
     low, high = value_range
@@ -712,24 +712,6 @@ def _check_pixel_range(inputs, value_range):
         fail("value_range", f"the pixel range of the images, which span [{smallest:g}, "
              f"{largest:g}] (rescale the images or build the pipeline with that "
              "value_range)", tuple(value_range))
-
-
-def _concrete_values(inputs):
-    """NumPy values of `inputs` when they are known at this call (eager), else `None`."""
-    if isinstance(inputs, (np.ndarray, numbers.Number)):
-        return np.asarray(inputs)
-    if isinstance(inputs, keras.KerasTensor):
-        return None
-    tf = sys.modules.get("tensorflow")
-    if tf is not None and tf.is_tensor(inputs):  # tf.data passes these under every backend
-        return inputs.numpy() if tf.executing_eagerly() else None
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-        return None if isinstance(inputs, jax.core.Tracer) else np.asarray(inputs)
-    if backend == "torch":
-        return None if inputs.device.type == "meta" else ops.convert_to_numpy(inputs)
-    return None
 
 
 def _needs_bridge(layer, inputs):
