@@ -88,6 +88,16 @@ def student_version(notebook, name="the notebook"):
     Raises:
         ValueError: a solution region is outside a cell marked as a solution
             cell (nbgrader metadata `solution: true`), has no end, or is nested.
+
+    Example:
+    >>> import nbformat
+    >>> answer = nbformat.v4.new_code_cell(
+    ...     "def f():\\n    ### BEGIN SOLUTION\\n    return 1\\n    ### END SOLUTION",
+    ...     metadata={"nbgrader": {"grade_id": "f", "solution": True, "locked": False}})
+    >>> print(student_version(nbformat.v4.new_notebook(cells=[answer])).cells[0].source)
+    def f():
+        # YOUR CODE HERE
+        raise NotImplementedError()
     """
     student = copy.deepcopy(notebook)
     stubbed = False
@@ -140,6 +150,12 @@ def write_student_versions(source, destination):
     Raises:
         ValueError: the source is missing, the destination is the source or
             inside it, or a notebook's solution regions are malformed.
+
+    Example:
+    >>> write_student_versions(".", "student")
+    Traceback (most recent call last):
+    ...
+    ValueError: The destination student is the source folder . or inside it: the student versions would overwrite or mix with the solutions. Pass another folder.
     """
     import nbformat
 
