@@ -31,10 +31,12 @@ from the top, every few epochs (gradual unfreezing). Both come from ULMFiT
 Classification", 2018).
 
 The pretrained base needs no download: `pretrain_base` trains a small CNN
-(`source_cnn`) with the toolkit's own code on an offline source task,
-`photo_patches` (which of seven photographs a patch comes from: natural
-images, the offline stand-in for ImageNet). Texture photographs are then a
-"similar" target and handwritten digits a "different" one.
+(`source_cnn`) with the toolkit's own code on an offline source task. The
+transfer lab uses half of the handwritten digits (a source network near 98%
+accurate on its own task); unseen digits are then its "similar" target and
+texture photographs a "different" one. `photo_patches` (which of seven
+photographs a patch comes from) is a harder, natural-image source task: a
+small CNN reaches only about two thirds accuracy on it at 16 x 16 pixels.
 `mobilenet_base` is the online alternative (ImageNet weights, for CIFAR-10
 on Colab); with `weights=None` it runs offline, and everything after it is
 the same code.
