@@ -48,7 +48,7 @@ def check_number(name, value, low=None, high=None, low_open=False, high_open=Fal
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high or value != value:  # value != value catches NaN
-        fail(name, f"{kind} {_interval(low, high, low_open, high_open)}", value)
+        fail(name, f"{kind} {_interval(low, high, low_open, high_open)}".rstrip(), value)
     if finite and value in (math.inf, -math.inf):
         fail(name, f"a finite number {_interval(low, high, low_open, high_open)}".rstrip(),
              value)

@@ -93,12 +93,22 @@ def mc_predict(model, x, samples=20, batch_size=None, seed=None):
         check_number("batch_size", batch_size, 1, integer=True)
     if seed is not None:
         check_number("seed", seed, 0, integer=True)
+    _check_not_empty(x)
     layers = dropout_layers(model)
     # Without dropout every mask gives the same output: one pass, std exactly 0.
     sampler = _MonteCarlo(model, samples if layers else 1)
     with _dropout_switched_on(layers, seed):
         mean, std = sampler.predict(x, batch_size=batch_size, verbose=0)
     return mean, std
+
+
+def _check_not_empty(x):
+    """Arrays (and tuples, lists, dicts of them) must hold at least one example."""
+    if isinstance(x, (tuple, list, dict)) or hasattr(x, "shape"):
+        arrays = keras.tree.flatten(x)
+        if arrays and hasattr(arrays[0], "shape") and arrays[0].shape[0] == 0:
+            raise ValueError("`x` must hold at least one example. Received: x of shape "
+                             f"{tuple(arrays[0].shape)}")
 
 
 class _MonteCarlo(keras.Model):
@@ -589,7 +599,8 @@ def recalibrate_bn(model, data, steps=None, batch_size=32):
         data: the model's inputs as an array (a dict of arrays for several
             inputs) or an `(x, y)` tuple of them, cut into batches of
             `batch_size`; or an iterable of batches, `x` or `(x, y)` (a
-            `tf.data.Dataset`, a `keras.utils.PyDataset`, a generator).
+            list of batches, a `tf.data.Dataset`, a
+            `keras.utils.PyDataset`, a generator).
         steps: number of batches to use, an integer >= 1. Defaults to
             `None`: all of `data` (give `steps` for an endless iterable).
         batch_size: examples per batch for array data, an integer >= 1.
@@ -696,7 +707,8 @@ def _unfrozen(layers):
 
 def _input_batches(data, batch_size):
     """The model inputs of each batch of `data` (labels and sample weights dropped)."""
-    if isinstance(data, (tuple, list, dict)) or hasattr(data, "shape"):
+    # A tuple is (x, y[, sample_weight]) as in `fit`; a list is a list of batches.
+    if isinstance(data, (tuple, dict)) or hasattr(data, "shape"):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
         size = len(keras.tree.flatten(x)[0])
         for start in range(0, size, batch_size):

@@ -174,9 +174,10 @@ def _sum_over_ten_crops(model, images, crop_size, batch_size):
 
 
 def _check_images(images):
-    if len(images.shape) != 4 or None in tuple(images.shape)[1:]:
-        raise ValueError("`images` must be a batch of shape (B, H, W, C) with known H, W "
-                         f"and C. Received: images of shape {tuple(images.shape)}")
+    if (len(images.shape) != 4 or None in tuple(images.shape)[1:]
+            or images.shape[0] == 0):
+        raise ValueError("`images` must be a batch of shape (B, H, W, C) with B >= 1 and "
+                         f"known H, W and C. Received: images of shape {tuple(images.shape)}")
     return tuple(images.shape)
 
 

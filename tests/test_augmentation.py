@@ -207,6 +207,13 @@ def test_cutout_rejects_bad_count(count):
         Cutout(4, count=count)
 
 
+@pytest.mark.parametrize("fill_value", [float("inf"), float("-inf"), float("nan")])
+def test_cutout_rejects_a_fill_value_that_is_not_finite(fill_value):
+    with pytest.raises(ValueError, match=r"`fill_value` must be a (finite )?number\. "
+                                         rf"Received: fill_value={fill_value!r}"):
+        Cutout(4, fill_value=fill_value)
+
+
 # RandomLensDistortion -----------------------------------------------------------------
 
 def _numpy_lens(image, strength):
@@ -428,6 +435,20 @@ def test_pca_lighting_rejects_bad_alpha_std(alpha_std):
         RandomPCALighting(alpha_std)
     assert str(error.value) == (f"`alpha_std` must be a number >= 0. "
                                 f"Received: alpha_std={alpha_std!r}")
+
+
+def test_pca_lighting_rejects_an_infinite_alpha_std():
+    with pytest.raises(ValueError) as error:
+        RandomPCALighting(float("inf"))
+    assert str(error.value) == "`alpha_std` must be a finite number >= 0. Received: alpha_std=inf"
+
+
+def test_pca_lighting_adapt_rejects_nan_pixels():
+    images = _images((2, 6, 6, 3))
+    images[1, 2, 3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"`data` must be finite numbers\. "
+                                         r"Received: data='an array holding 1 NaN'"):
+        RandomPCALighting().adapt(images)
 
 
 # Every layer ---------------------------------------------------------------------------

@@ -163,6 +163,14 @@ def test_mc_predict_restores_dropout_layers_after_an_error():
     np.testing.assert_array_equal(_numpy(model(x)), _numpy(model(x)))
 
 
+def test_mc_predict_rejects_an_empty_batch():
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dropout(0.5),
+                              keras.layers.Dense(2)])
+    with pytest.raises(ValueError) as error:
+        mc_predict(model, np.zeros((0, 5), "float32"))
+    assert str(error.value) == "`x` must hold at least one example. Received: x of shape (0, 5)"
+
+
 @pytest.mark.parametrize("samples", [0, -1, 2.5, True])
 def test_mc_predict_rejects_bad_samples(samples):
     with pytest.raises(ValueError, match=f"`samples` must be an integer >= 1. "
@@ -659,6 +667,8 @@ class _Batches(keras.utils.PyDataset):
 DATA_FORMS = {
     "array": lambda x, y: x,
     "(x, y) tuple": lambda x, y: (x, y),
+    "list of x": lambda x, y: [batch for batch, _ in _batches(x, y)],
+    "list of (x, y)": lambda x, y: _batches(x, y),
     "generator of (x, y)": lambda x, y: iter(_batches(x, y)),
     "generator of x": lambda x, y: (batch for batch, _ in _batches(x, y)),
     "PyDataset": lambda x, y: _Batches(_batches(x, y)),

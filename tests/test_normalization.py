@@ -159,6 +159,7 @@ def test_group_norm_rejects_unknown_channel_count():
 @pytest.mark.parametrize("layer_class", [GroupNorm, InstanceNorm])
 @pytest.mark.parametrize("argument, value, message", [
     ("epsilon", 0.0, "`epsilon` must be a number > 0. Received: epsilon=0.0"),
+    ("epsilon", float("inf"), "`epsilon` must be a finite number > 0. Received: epsilon=inf"),
     ("center", "yes", "`center` must be a bool (True or False). Received: center='yes'"),
     ("scale", 1, "`scale` must be a bool (True or False). Received: scale=1"),
 ])

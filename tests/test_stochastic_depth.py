@@ -88,6 +88,13 @@ def test_drop_path_keeps_or_zeroes_whole_examples(rescale):
     assert abs(kept.mean() - p) <= 4 * np.sqrt(p * (1 - p) / len(y))
 
 
+@pytest.mark.parametrize("survival_probability", [0.5, 1.0])
+def test_drop_path_casts_integer_inputs_to_floats(survival_probability):
+    y = _numpy(drop_path(np.full((64, 3), 3, "int32"), survival_probability, seed=0))
+    assert y.dtype == np.float32
+    assert set(y.ravel().tolist()) <= {0.0, 3.0 / survival_probability}
+
+
 def test_drop_path_with_survival_one_is_the_identity():
     x = _inputs((8, FEATURES))
     np.testing.assert_array_equal(_numpy(drop_path(x, 1.0, seed=0)), x)

@@ -97,8 +97,14 @@ def test_ten_crop_rejects_a_crop_larger_than_the_image(crop_size):
 def test_ten_crop_rejects_images_that_are_not_a_batch():
     with pytest.raises(ValueError) as error:
         ten_crop(np.zeros((7, 9, 2)), 4)
-    assert str(error.value) == ("`images` must be a batch of shape (B, H, W, C) with known "
-                                "H, W and C. Received: images of shape (7, 9, 2)")
+    assert str(error.value) == ("`images` must be a batch of shape (B, H, W, C) with B >= 1 "
+                                "and known H, W and C. Received: images of shape (7, 9, 2)")
+
+
+def test_tta_predict_rejects_an_empty_batch():
+    with pytest.raises(ValueError, match=r"with B >= 1 .*Received: images of shape "
+                                         r"\(0, 8, 8, 2\)"):
+        tta_predict(_model((8, 8, 2)), np.zeros((0, 8, 8, 2)), crop_size=8, scales=None)
 
 
 # resize_short_side and multi_crop ------------------------------------------------------------

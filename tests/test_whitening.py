@@ -216,6 +216,24 @@ def test_adapt_rejects_another_number_of_features_than_the_layer_was_built_for()
         layer.adapt(_table()[:, :3])
 
 
+def test_calling_on_another_number_of_features_than_adapted_is_rejected():
+    layer = _adapted(_table())
+    with pytest.raises(ValueError, match=r"`inputs.shape\[-1\]` must be 5, the number of "
+                                         r"features the layer was built for. "
+                                         r"Received: inputs.shape\[-1\]=4"):
+        layer(_table()[:, :4])
+
+
+@pytest.mark.parametrize("value, what", [(np.nan, "1 NaN"), (np.inf, "1 inf")])
+def test_adapt_rejects_data_that_is_not_finite(value, what):
+    data = _table()
+    data[2, 1] = value
+    with pytest.raises(ValueError) as error:
+        PCAWhitening().adapt(data)
+    assert str(error.value) == ("`data` must be finite numbers. "
+                                f"Received: data='an array holding {what}'")
+
+
 def test_adapt_rejects_batches_of_different_widths():
     with pytest.raises(ValueError, match=r"`batch.shape\[-1\]` must be 5"):
         PCAWhitening().adapt([_table(rows=4), _table(rows=4)[:, :2]])

@@ -45,7 +45,8 @@ def drop_path(inputs, survival_probability, rescale=True, seed=None):
         seed: an int or a `keras.random.SeedGenerator`. Defaults to `None`.
 
     Returns:
-        A tensor of the shape and dtype of `inputs`.
+        A tensor of the shape of `inputs`, of its dtype when it is a float
+        one (integer inputs are cast to `keras.config.floatx()`).
 
     Example:
     >>> y = drop_path(keras.ops.ones((100, 3)), 0.5, seed=0)
@@ -53,6 +54,9 @@ def drop_path(inputs, survival_probability, rescale=True, seed=None):
     [0.0, 2.0]
     """
     check_number("survival_probability", survival_probability, 0, 1, low_open=True)
+    inputs = ops.convert_to_tensor(inputs)
+    if not keras.backend.is_float_dtype(inputs.dtype):  # 1 / p would round to 1 / 0
+        inputs = ops.cast(inputs, keras.config.floatx())
     if survival_probability == 1:
         return inputs
     shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)

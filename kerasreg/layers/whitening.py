@@ -163,6 +163,9 @@ class PCAWhitening(keras.layers.Layer):
         self.matrix.assign(whitening_matrix(eigenvalues, eigenvectors, self.epsilon, self.zca))
 
     def call(self, inputs):
+        if inputs.shape[-1] != self.mean.shape[0]:
+            fail("inputs.shape[-1]", f"{self.mean.shape[0]}, the number of features the "
+                 "layer was built for", inputs.shape[-1])
         x = ops.cast(inputs, self.matrix.dtype)
         return ops.cast(ops.matmul(x - self.mean, self.matrix), self.compute_dtype)
 
@@ -206,7 +209,16 @@ def _batches(data):
         batch = np.asarray(ops.convert_to_numpy(batch), "float64")
         if batch.ndim != 2:
             fail("data.shape", _RANK_2, batch.shape)
+        if not np.isfinite(batch).all():
+            fail("data", "finite numbers", f"an array holding {_non_finite(batch)}")
         yield batch
+
+
+def _non_finite(batch):
+    """E.g. "3 NaN and 1 inf": what is not finite in `batch`."""
+    nan, inf = int(np.isnan(batch).sum()), int(np.isinf(batch).sum())
+    return " and ".join(f"{count} {kind}" for count, kind in ((nan, "NaN"), (inf, "inf"))
+                        if count)
 
 
 def _features(input_shape):
