@@ -89,14 +89,21 @@ def plot_history(history, metrics=("loss", "accuracy"), beta=0.6, best_epoch=Non
     return figure
 
 
-LABELS = ("overfitting", "underfitting", "keep_training", "good_fit")
+LABELS = ("overfitting", "underfitting", "keep_training", "good_fit", "unstable", "diverged")
 ADVICE = {
     "overfitting": "huge train / val gap: increase regularization, get more data",
     "underfitting": "no gap, but training has stalled short of the target: train longer, "
                     "use a bigger model",
     "keep_training": "the validation curve is still improving: train longer",
     "good_fit": "small gap, validation has levelled off: keep this model",
+    "unstable": "the loss jumps up instead of falling steadily (a spike, not a train / val "
+                "gap): lower or decay the learning rate",
+    "diverged": "the history holds NaN or inf: the run diverged (learning rate too high, bad "
+                "initialization or inputs) and its curves cannot be read as a fit",
 }
+SERIES = ("loss", "val_loss", "accuracy", "val_accuracy")
+SPIKE_WINDOW = 4  # a jump is measured against the median of this many epochs before it
+SPIKE_FLOOR = 0.1  # ... and never against less than this fraction of the first epoch's loss
 
 
 class Diagnosis:
@@ -114,21 +121,31 @@ class Diagnosis:
 
 
 def diagnose(history, max_gap=0.05, max_rise=0.1, min_improvement=0.02,
-             target_accuracy=0.95, beta=0.6):
+             target_accuracy=0.95, beta=0.6, max_spike=0.5):
     """Read a learning curve the way the lecture does.
 
     In this order:
 
-    1. `"overfitting"`: a huge train / val gap, i.e. train accuracy above val
-       accuracy by more than `max_gap`, or the val loss risen more than
-       `max_rise` (relative) above its minimum.
-    2. `"keep_training"`: the val accuracy still going up, by more than
+    1. `"diverged"`: a loss or accuracy of the history is NaN or infinite;
+       no fit is read from such a curve.
+    2. `"overfitting"`: a huge train / val gap, i.e. train accuracy above
+       val accuracy by more than `max_gap`.
+    3. `"unstable"`: the training loss jumps up, from one epoch to the
+       next, by more than `max_spike` times its level (the median of the 4
+       epochs before): a healthy optimizer does not raise its own loss.
+    4. `"overfitting"`: the val loss has risen more than `max_rise`
+       (relative) above its minimum; one val-loss spike (a jump as in 3)
+       is taken out first, so a single unstable epoch is not read as a
+       growing gap.
+    5. `"unstable"`: that val-loss spike, when steps 2-4 found nothing
+       else (as when the last epoch jumps).
+    6. `"keep_training"`: the val accuracy still going up, by more than
        `min_improvement` over the last quarter of the epochs (without an
        accuracy: the val loss still falling by more than that fraction).
-    3. `"underfitting"`: no gap, and training has stalled below
+    7. `"underfitting"`: no gap, and training has stalled below
        `target_accuracy` (without an accuracy: the train loss has not
        halved since the first epoch).
-    4. `"good_fit"` otherwise.
+    8. `"good_fit"` otherwise.
 
     Levels (gap, rise, accuracy) are read on the EMA-smoothed curves, the
     lecture's trend lines; the recent improvement is the least-squares
@@ -138,7 +155,7 @@ def diagnose(history, max_gap=0.05, max_rise=0.1, min_improvement=0.02,
     Args:
         history: a Keras `History` or its `.history` dict, with `loss` and
             `val_loss` (and `accuracy`, `val_accuracy` when logged), at
-            least 2 epochs.
+            least 2 epochs, losses >= 0.
         max_gap: largest train - val accuracy gap that is not overfitting.
             Defaults to `0.05`.
         max_rise: largest relative rise of the val loss above its minimum
@@ -148,6 +165,8 @@ def diagnose(history, max_gap=0.05, max_rise=0.1, min_improvement=0.02,
         target_accuracy: train accuracy below which a curve with no gap is
             underfitting. Defaults to `0.95`.
         beta: EMA weight of the smoothing. Defaults to `0.6`.
+        max_spike: largest jump of a loss from one epoch to the next,
+            relative to its level, that is not a spike. Defaults to `0.5`.
 
     Returns:
         A `Diagnosis`: `.label` in `LABELS`, `.evidence` a dict of the
@@ -157,16 +176,28 @@ def diagnose(history, max_gap=0.05, max_rise=0.1, min_improvement=0.02,
     >>> diagnose({"loss": [1.0, 0.5, 0.2, 0.1, 0.05, 0.02],
     ...           "val_loss": [1.0, 0.6, 0.5, 0.6, 0.8, 1.0]}).label
     'overfitting'
+    >>> diagnose({"loss": [1.0, 0.5, 0.2, 0.1, 0.05, 0.5],
+    ...           "val_loss": [1.0, 0.6, 0.5, 0.45, 0.44, 1.0]}).label
+    'unstable'
+    >>> diagnose({"loss": [1.0, 0.5, float("nan")], "val_loss": [1.0, 0.6, 0.5]}).evidence
+    {'epochs': 3, 'first_nonfinite_epoch': 2, 'nonfinite': ['loss']}
     """
     check_number("max_gap", max_gap, 0)
     check_number("max_rise", max_rise, 0)
     check_number("min_improvement", min_improvement, 0)
     check_number("target_accuracy", target_accuracy, 0, 1)
-    evidence = curve_evidence(history, beta)
+    evidence = curve_evidence(history, beta, max_spike)
+    if "nonfinite" in evidence:
+        return Diagnosis("diverged", evidence)
     has_accuracy = "accuracy_gap" in evidence
-    gap = has_accuracy and evidence["accuracy_gap"] > max_gap
-    if gap or evidence["val_loss_rise"] > max_rise:
+    if has_accuracy and evidence["accuracy_gap"] > max_gap:
         return Diagnosis("overfitting", evidence)
+    if evidence["loss_spike"] > max_spike:
+        return Diagnosis("unstable", evidence)
+    if evidence["val_loss_rise"] > max_rise:
+        return Diagnosis("overfitting", evidence)
+    if evidence["val_loss_spike"] > max_spike:
+        return Diagnosis("unstable", evidence)
     if evidence["recent_improvement"] > min_improvement:
         return Diagnosis("keep_training", evidence)
     stalled = (evidence["train_accuracy"] < target_accuracy if has_accuracy
@@ -174,19 +205,31 @@ def diagnose(history, max_gap=0.05, max_rise=0.1, min_improvement=0.02,
     return Diagnosis("underfitting" if stalled else "good_fit", evidence)
 
 
-def curve_evidence(history, beta=0.6):
+def curve_evidence(history, beta=0.6, max_spike=0.5):
     """The figures `diagnose` reads from a learning curve.
 
     Args:
         history: a Keras `History` or its `.history` dict.
         beta: EMA weight of the smoothed levels. Defaults to `0.6`.
+        max_spike: a val-loss jump above this is taken out of
+            `val_loss_rise`. Defaults to `0.5`.
 
     Returns:
-        A dict: `epochs`; `val_loss_rise` (last smoothed val loss over its
-        minimum, minus 1); `train_loss_ratio` (last smoothed train loss over
-        the first); `recent_improvement`, the rise of the least-squares line
-        through the last quarter of the epochs (at least 2 epochs) of the
-        val accuracy, or without an accuracy the relative fall of the val
+        A dict. For a history holding NaN or inf (in `loss`, `val_loss`,
+        `accuracy` or `val_accuracy`): `epochs`, `first_nonfinite_epoch`
+        and `nonfinite` (the names of those series), nothing else.
+        Otherwise: `epochs`; `loss_spike` and `val_loss_spike`, the
+        largest rise of the raw loss from one epoch to the next, relative
+        to its level (the median of the 4 epochs before, or a tenth of the
+        first epoch's loss when that is larger, so that noise on a loss
+        near 0 is no spike; 0 when the loss never rose), with
+        `loss_spike_epoch` and `val_loss_spike_epoch` when above 0;
+        `val_loss_rise` (last smoothed val loss over its minimum, minus 1,
+        after a val-loss spike above `max_spike` is replaced by the epoch
+        before it); `train_loss_ratio` (last smoothed train loss over the
+        first); `recent_improvement`, the rise of the least-squares line through
+        the last quarter of the epochs (at least 2 epochs) of the val
+        accuracy, or without an accuracy the relative fall of the val
         loss; and with an accuracy, the smoothed `train_accuracy`,
         `val_accuracy` and their difference `accuracy_gap`.
 
@@ -194,24 +237,58 @@ def curve_evidence(history, beta=0.6):
     >>> curve_evidence({"loss": [2.0, 1.0], "val_loss": [2.0, 1.5]}, beta=0.0)["val_loss_rise"]
     0.0
     """
+    check_number("max_spike", max_spike, 0)
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or any(len(logs.get(k) or ()) < 2 for k in ("loss", "val_loss")):
         raise ValueError("`history` must be a Keras History (or its .history dict) with "
                          "at least 2 epochs of 'loss' and 'val_loss'. Received keys: "
                          f"{sorted(logs) if isinstance(logs, dict) else type(logs).__name__}")
-    curves = {name: ema(logs[name], beta) for name in ("loss", "val_loss")}
-    val_loss = curves["val_loss"]
-    evidence = {"epochs": len(val_loss),
-                "val_loss_rise": float(val_loss[-1] / val_loss.min() - 1),
-                "train_loss_ratio": float(curves["loss"][-1] / curves["loss"][0])}
-    if "accuracy" in logs and "val_accuracy" in logs:
-        train, val = ema(logs["accuracy"], beta), ema(logs["val_accuracy"], beta)
+    series = {name: np.asarray(logs[name], dtype="float64") for name in SERIES if name in logs}
+    nonfinite = {name: int(np.argmin(np.isfinite(values))) for name, values in series.items()
+                 if not np.isfinite(values).all()}
+    if nonfinite:
+        return {"epochs": len(series["loss"]), "first_nonfinite_epoch": min(nonfinite.values()),
+                "nonfinite": sorted(nonfinite, key=SERIES.index)}
+    evidence = {"epochs": len(series["loss"])}
+    for name in ("loss", "val_loss"):
+        spike, epoch = _largest_spike(series[name])
+        evidence[f"{name}_spike"] = spike
+        if spike > 0:
+            evidence[f"{name}_spike_epoch"] = epoch
+    despiked = series["val_loss"].copy()
+    if evidence["val_loss_spike"] > max_spike:
+        epoch = evidence["val_loss_spike_epoch"]
+        despiked[epoch] = despiked[epoch - 1]
+    loss, val_loss = ema(series["loss"], beta), ema(despiked, beta)
+    evidence.update(val_loss_rise=_relative(val_loss[-1], val_loss.min()),
+                    train_loss_ratio=float(loss[-1] / loss[0]) if loss[0] > 0 else 0.0)
+    if "accuracy" in series and "val_accuracy" in series:
+        train, val = ema(series["accuracy"], beta), ema(series["val_accuracy"], beta)
         evidence.update(train_accuracy=float(train[-1]), val_accuracy=float(val[-1]),
                         accuracy_gap=float(train[-1] - val[-1]),
-                        recent_improvement=_recent_rise(logs["val_accuracy"]))
+                        recent_improvement=_recent_rise(series["val_accuracy"]))
     else:
-        evidence["recent_improvement"] = -_recent_rise(logs["val_loss"]) / float(val_loss[-1])
+        fall = -_recent_rise(series["val_loss"])
+        evidence["recent_improvement"] = fall / float(val_loss[-1]) if val_loss[-1] > 0 else 0.0
     return evidence
+
+
+def _relative(value, reference):
+    """`value / reference - 1`, with 0 for 0 / 0 and inf above a reference of 0."""
+    if reference > 0:
+        return float(value / reference - 1)
+    return 0.0 if value <= reference else float("inf")
+
+
+def _largest_spike(values):
+    """Largest rise of `values` from one epoch to the next, relative to its level; its epoch."""
+    jumps = []
+    for t in range(1, len(values)):
+        step = values[t] - values[t - 1]
+        scale = max(np.median(values[max(0, t - SPIKE_WINDOW):t]), SPIKE_FLOOR * values[0])
+        jumps.append(float(step / scale) if scale > 0 else float("inf") if step > 0 else 0.0)
+    epoch = int(np.argmax(jumps)) + 1
+    return max(jumps[epoch - 1], 0.0), epoch
 
 
 def _recent_rise(values):

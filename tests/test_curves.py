@@ -38,6 +38,27 @@ SYNTHETIC = {
     "good_fit": _history(0.05 + np.exp(-EPOCHS / 3), 0.1 + np.exp(-EPOCHS / 3),
                          0.99 - 0.6 * np.exp(-EPOCHS / 3), 0.97 - 0.6 * np.exp(-EPOCHS / 3)),
 }
+# The good fit, with one unstable last epoch: both losses jump, the accuracies dip by 0.03.
+SYNTHETIC["unstable"] = {key: values[:-1] + [values[-1] * (4 if "loss" in key else 0.97)]
+                         for key, values in SYNTHETIC["good_fit"].items()}
+# The good fit, ending in NaN (as an exploding run logs it).
+SYNTHETIC["diverged"] = {key: values[:-1] + [float("nan")]
+                         for key, values in SYNTHETIC["good_fit"].items()}
+
+# The hyperparameter lab's refined model (MLP 256-256 on the digits, Adam 3e-3, seed 0, 15
+# epochs; Keras 3.15, TensorFlow 2.21): the accuracy gap is 0.035, but the last epoch is
+# unstable (train loss 0.0068 -> 0.0767, val loss 0.0835 -> 0.2457). Read "overfitting:
+# huge gap" before the spike was told apart.
+LAB_SPIKE = {
+    "loss": [0.5986, 0.1441, 0.0729, 0.0607, 0.0217, 0.0111, 0.0108, 0.0088, 0.0091, 0.0033,
+             0.0029, 0.0026, 0.0034, 0.0068, 0.0767],
+    "val_loss": [0.2249, 0.1562, 0.2217, 0.0881, 0.0791, 0.0737, 0.0965, 0.0812, 0.0841,
+                 0.0894, 0.0849, 0.0779, 0.077, 0.0835, 0.2457],
+    "accuracy": [0.8253, 0.952, 0.9826, 0.9826, 0.9965, 0.9986, 0.9986, 0.9986, 0.9972, 1.0,
+                 1.0, 1.0, 0.9993, 0.9986, 0.9756],
+    "val_accuracy": [0.9417, 0.9639, 0.9417, 0.9694, 0.9806, 0.9722, 0.9639, 0.9722, 0.975,
+                     0.9722, 0.975, 0.9778, 0.9722, 0.975, 0.925],
+}
 
 
 # ---------------------------------------------------------------- ema
@@ -118,6 +139,61 @@ def test_diagnose_names_each_synthetic_case_from_losses_alone(label):
     assert diagnose(losses_only).label == label
 
 
+def test_diagnose_reads_the_hyperparameter_lab_late_spike_as_unstable_not_overfitting():
+    reading = diagnose(LAB_SPIKE)
+    assert reading.label == "unstable" and "learning rate" in reading.advice
+    evidence = reading.evidence
+    assert evidence["accuracy_gap"] < 0.05  # no gap to speak of
+    assert (evidence["loss_spike_epoch"], evidence["val_loss_spike_epoch"]) == (14, 14)
+    # train loss: (0.0767 - 0.0068) / max(median(0.0029, 0.0026, 0.0034, 0.0068), 0.1 * 0.5986)
+    assert evidence["loss_spike"] == pytest.approx((0.0767 - 0.0068) / 0.05986, rel=1e-9)
+
+
+def test_diagnose_reads_a_steady_val_loss_climb_as_overfitting_not_a_spike():
+    # each epoch adds at most a third of the level: a climb, not one jump
+    history = {"loss": [1.0, 0.5, 0.2, 0.1, 0.05, 0.02], "val_loss": [1.0, 0.6, 0.5, 0.6, 0.8, 1.0]}
+    reading = diagnose(history)
+    assert reading.label == "overfitting" and reading.evidence["val_loss_spike"] < 0.5
+
+
+def test_diagnose_takes_one_val_spike_out_of_the_rise():
+    calm = SYNTHETIC["good_fit"]
+    spiked = {**calm, "val_loss": calm["val_loss"][:20] + [calm["val_loss"][20] * 3]
+              + calm["val_loss"][21:]}
+    assert diagnose(spiked).evidence["val_loss_rise"] == pytest.approx(
+        diagnose(calm).evidence["val_loss_rise"], abs=1e-12)
+
+
+@pytest.mark.parametrize("key, epoch, value", [
+    ("loss", 29, float("nan")),  # the good fit ending in NaN
+    ("val_loss", 12, float("nan")),  # a NaN in the middle
+    ("loss", 3, float("inf")),
+    ("val_accuracy", 29, float("nan")),
+])
+def test_diagnose_gives_no_fit_label_to_a_history_holding_nan_or_inf(key, epoch, value):
+    history = {name: list(values) for name, values in SYNTHETIC["good_fit"].items()}
+    history[key][epoch] = value
+    reading = diagnose(history)
+    assert reading.label == "diverged"
+    assert reading.evidence == {"epochs": 30, "first_nonfinite_epoch": epoch, "nonfinite": [key]}
+
+
+def test_diagnose_reads_an_underfitting_curve_with_a_nan_in_the_middle_as_diverged():
+    history = {name: list(values) for name, values in SYNTHETIC["underfitting"].items()}
+    history["loss"][15] = history["val_loss"][15] = float("nan")
+    reading = diagnose(history)
+    assert reading.label == "diverged" and reading.evidence["nonfinite"] == ["loss", "val_loss"]
+
+
+@pytest.mark.parametrize("accuracy", [True, False])
+def test_diagnose_reads_losses_that_are_all_zero_as_a_good_fit(accuracy):
+    history = _history([0.0] * 5, [0.0] * 5, *([[1.0] * 5] * 2 if accuracy else []))
+    reading = diagnose(history)
+    assert reading.label == "good_fit"
+    assert reading.evidence["val_loss_rise"] == 0.0 and reading.evidence["loss_spike"] == 0.0
+    assert "loss_spike_epoch" not in reading.evidence  # no spike, no epoch
+
+
 def test_diagnose_accepts_a_keras_history_object():
     history = keras.callbacks.History()
     history.history = SYNTHETIC["keep_training"]
@@ -143,9 +219,16 @@ def test_diagnose_rejects_a_history_without_validation():
         diagnose({"loss": [1.0, 0.5]})
 
 
-def test_diagnose_rejects_bad_thresholds():
-    with pytest.raises(ValueError, match=r"`target_accuracy` must be a number in \[0, 1\]"):
-        diagnose(SYNTHETIC["good_fit"], target_accuracy=1.5)
+@pytest.mark.parametrize("kwargs, message", [
+    ({"target_accuracy": 1.5}, r"`target_accuracy` must be a number in \[0, 1\]\. "
+                               r"Received: target_accuracy=1\.5"),
+    ({"max_gap": -0.1}, r"`max_gap` must be a number >= 0\. Received: max_gap=-0\.1"),
+    ({"max_spike": -1}, r"`max_spike` must be a number >= 0\. Received: max_spike=-1"),
+    ({"beta": 1}, r"`beta` must be a number in \[0, 1\)\. Received: beta=1"),
+])
+def test_diagnose_rejects_bad_thresholds(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        diagnose(SYNTHETIC["good_fit"], **kwargs)
 
 
 def _digits_history(image_size, hidden_units, learning_rate, epochs, examples=None):
