@@ -88,3 +88,90 @@ def assert_runs_mirrored(layer_expression, input_shape):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=240)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
+# Every public layer, in one place: a new layer in kerasreg.layers without an
+# entry here fails tests/test_public_layers.py. Each entry builds the layer with
+# non-default arguments and gives an input shape.
+def layer_cases():
+    import kerasreg.layers as kl
+
+    image = (8, 8, 3)
+    cases = {
+        "AugmentationPipeline": (lambda: kl.AugmentationPipeline(
+            [keras.layers.RandomFlip(seed=1), kl.Cutout(2, seed=2)], value_range=(0, 1),
+            name="augment"), image),
+        "Cutout": (lambda: kl.Cutout(0.25, count=2, fill_value=0.5, seed=1), image),
+        "Dequantize": (lambda: kl.Dequantize(16, seed=1), image),
+        "GroupNorm": (lambda: kl.GroupNorm(
+            3, epsilon=1e-3, gamma_regularizer=keras.regularizers.L2(0.1),
+            beta_constraint="non_neg", gamma_initializer="zeros"), image),
+        "InstanceNorm": (lambda: kl.InstanceNorm(
+            epsilon=1e-3, gamma_regularizer=keras.regularizers.L2(0.1),
+            beta_constraint="non_neg", beta_initializer="ones"), image),
+        "MCDropout": (lambda: kl.MCDropout(0.25, noise_shape=(None, 1, 1, 3), seed=1), image),
+        "PCAWhitening": (lambda: kl.PCAWhitening(epsilon=1e-3, zca=True), (5,)),
+        "RandomLensDistortion": (lambda: kl.RandomLensDistortion(0.1, seed=1), image),
+        "RandomPCALighting": (lambda: kl.RandomPCALighting(0.2, seed=1), image),
+        "RandomScaleCrop": (lambda: kl.RandomScaleCrop((8, 10), 6, seed=1), image),
+        "StochasticDepth": (lambda: kl.StochasticDepth(
+            keras.Sequential([keras.layers.Conv2D(3, 1), keras.layers.BatchNormalization()]),
+            0.7, mode="sample", scale_at_test=False, seed=1,
+            shortcut=keras.layers.Conv2D(3, 1)), image),
+        "VanillaDropout": (lambda: kl.VanillaDropout(0.25, seed=1), image),
+    }
+    if hasattr(kl, "RandAugment"):  # kerasreg/layers/auto_augment.py
+        cases["RandAugment"] = (lambda: kl.RandAugment(1, 5, value_range=(0, 1), seed=1),
+                                image)
+        cases["TrivialAugment"] = (lambda: kl.TrivialAugment(value_range=(0, 1), seed=1),
+                                   image)
+    return cases
+
+
+def public_layer_names():
+    """The layer classes `kerasreg.layers` exports."""
+    import kerasreg.layers
+
+    return sorted(name for name, value in vars(kerasreg.layers).items()
+                  if isinstance(value, type) and issubclass(value, keras.layers.Layer))
+
+
+def built_model(make, input_shape):
+    """`Input -> layer` on random data; adapting layers are adapted on it first."""
+    layer = make()
+    x = np.random.default_rng(0).random((4,) + tuple(input_shape)).astype("float32")
+    if hasattr(layer, "adapt"):
+        layer.adapt(x)
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, layer(inputs)), x
+
+
+def assert_loads_in_fresh_processes(directory):
+    """Save every public layer here; load each in one fresh process after `import kerasreg`.
+
+    The reload sees only what a bare `import kerasreg` registers (what a
+    same-process round trip cannot show). Outputs at inference must match,
+    except MCDropout's (random at inference: shape only).
+    """
+    names = []
+    for name, (make, shape) in layer_cases().items():
+        model, x = built_model(make, shape)
+        model.save(str(directory / f"{name}.keras"))
+        np.save(directory / f"{name}_x.npy", x)
+        np.save(directory / f"{name}_y.npy", keras.ops.convert_to_numpy(model(x, training=False)))
+        names.append(name)
+    code = textwrap.dedent(f"""
+        import numpy as np, keras, kerasreg
+        for name in {names!r}:
+            model = keras.models.load_model({str(directory)!r} + f"/{{name}}.keras",
+                                            safe_mode=True)
+            x = np.load({str(directory)!r} + f"/{{name}}_x.npy")
+            y = np.load({str(directory)!r} + f"/{{name}}_y.npy")
+            out = keras.ops.convert_to_numpy(model(x, training=False))
+            assert out.shape == y.shape and (name == "MCDropout" or np.allclose(out, y)), name
+            print("loaded", name)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=dict(os.environ), timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("loaded") == len(names)
