@@ -12,7 +12,15 @@ BACKEND_TESTS := $(wildcard tests/test_dropout.py tests/test_stochastic_depth.py
 	tests/test_callbacks.py tests/test_curves.py tests/test_models.py \
 	tests/test_tuning.py tests/test_preprocessing.py tests/test_initialization.py)
 
-.PHONY: labs lectures test benchmarks clean
+# The floor: every dependency at the lowest version requirements.txt allows
+# (requirements-floor.txt), in a second environment inside .venv, for these tests.
+FLOOR := $(VENV)/floor
+FLOOR_PY := $(FLOOR)/bin/python
+FLOOR_STAMP := $(FLOOR)/.installed
+FLOOR_TESTS := tests/test_dropout.py tests/test_stochastic_depth.py tests/test_normalization.py \
+	tests/test_augmentation.py tests/test_augment.py tests/test_callbacks.py
+
+.PHONY: labs lectures test floor benchmarks clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,17 +33,28 @@ $(BACKENDS): requirements-backends.txt $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-backends.txt
 	touch $(BACKENDS)
 
+$(FLOOR_STAMP): requirements-floor.txt pyproject.toml | $(PY)
+	$(PYTHON) -m venv $(FLOOR)
+	$(FLOOR_PY) -m pip install --quiet -r requirements-floor.txt
+	$(FLOOR_PY) -m pip install --quiet --no-deps -e .
+	touch $(FLOOR_STAMP)
+
 labs: $(STAMP)
 	$(PY) -m kerasreg labs
 
 lectures: $(STAMP)
 	$(PY) -m kerasreg lectures
 
-test: $(STAMP) $(BACKENDS)
+test: $(STAMP) $(BACKENDS) $(FLOOR_STAMP)
 	$(PY) -m pytest
 	for backend in jax torch; do \
 		KERAS_BACKEND=$$backend $(PY) -m pytest -q $(BACKEND_TESTS) || exit 1; \
 	done
+	$(MAKE) floor
+
+# The layer, augmentation and callback tests on the floor versions (no nbval there).
+floor: $(FLOOR_STAMP)
+	$(FLOOR_PY) -m pytest -q -p no:cacheprovider -o addopts= $(FLOOR_TESTS)
 
 benchmarks: $(STAMP)
 	cd benchmarks && for script in bench_*.py; do ../$(PY) $$script || exit 1; done
