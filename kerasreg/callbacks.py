@@ -205,12 +205,6 @@ def divergence_message(loss, learning_rate, where):
             f"Try a learning rate 10 times smaller.")
 
 
-def _check_finite(name, value, requirement):
-    if not math.isfinite(value):
-        fail(name, requirement, value)
-    return value
-
-
 def _check_weights_path(path):
     if path is not None and not (isinstance(path, (str, os.PathLike))
                                  and os.fspath(path).endswith(WEIGHTS_SUFFIX)):
@@ -309,10 +303,15 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
     def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, mode="auto",
                  restore_best_weights=True, checkpoint_path=None, start_from_epoch=0,
                  baseline=None, verbose=0):
+        if not (isinstance(monitor, str) and monitor):
+            fail("monitor", "the name of a logged metric, e.g. 'val_loss'", monitor)
         check_number("patience", patience, 0, integer=True)
         check_number("min_delta", min_delta, 0)
         check_choice("mode", mode, ("auto", "min", "max"))
+        check_choice("restore_best_weights", restore_best_weights, (True, False))
         check_number("start_from_epoch", start_from_epoch, 0, integer=True)
+        if baseline is not None:
+            check_number("baseline", baseline)
         super().__init__(monitor=monitor, min_delta=min_delta, patience=patience,
                          verbose=verbose, mode=mode, baseline=baseline,
                          restore_best_weights=restore_best_weights,
@@ -592,8 +591,7 @@ class DivergenceGuard(keras.callbacks.TerminateOnNaN):
 
     def __init__(self, factor=EXPLODING_FACTOR, raise_error=False):
         super().__init__(raise_error=check_choice("raise_error", raise_error, (True, False)))
-        self.factor = _check_finite("factor", check_number("factor", factor, 1, low_open=True),
-                                    "a finite number > 1")
+        self.factor = check_number("factor", factor, 1, low_open=True)
         self.reference = None
         self.message = None
         self.stopped_epoch = None
@@ -668,14 +666,10 @@ class LRFinder(keras.callbacks.Callback):
                  diverge_factor=EXPLODING_FACTOR):
         super().__init__()
         self.min_lr = check_number("min_lr", min_lr, 0, low_open=True)
-        self.max_lr = _check_finite("max_lr", check_number("max_lr", max_lr, min_lr,
-                                                           low_open=True),
-                                    f"a finite number > {min_lr}")
+        self.max_lr = check_number("max_lr", max_lr, min_lr, low_open=True)
         self.steps = check_number("steps", steps, 2, integer=True)
         self.beta = check_number("beta", beta, 0, 1, high_open=True)
-        self.diverge_factor = _check_finite(
-            "diverge_factor", check_number("diverge_factor", diverge_factor, 1, low_open=True),
-            "a finite number > 1")
+        self.diverge_factor = check_number("diverge_factor", diverge_factor, 1, low_open=True)
         self.lrs, self.losses = [], []
         self._saved = None
 

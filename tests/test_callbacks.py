@@ -125,6 +125,12 @@ def test_early_stopping_warns_when_no_validation_metrics_were_logged():
     ({"start_from_epoch": 1.5}, "`start_from_epoch` must be an integer >= 0"),
     ({"checkpoint_path": "best.h5"}, "`checkpoint_path` must be None or a file path ending "
                                      "in '.weights.h5'. Received: checkpoint_path='best.h5'"),
+    ({"monitor": None}, "`monitor` must be the name of a logged metric, e.g. 'val_loss'. "
+                        "Received: monitor=None"),
+    ({"baseline": "x"}, "`baseline` must be a number. Received: baseline='x'"),
+    ({"baseline": float("inf")}, "`baseline` must be a finite number. Received: baseline=inf"),
+    ({"restore_best_weights": "yes"}, "`restore_best_weights` must be one of True, False. "
+                                      "Received: restore_best_weights='yes'"),
 ])
 def test_early_stopping_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
@@ -412,6 +418,9 @@ def test_lr_finder_over_a_range_that_only_diverges_suggests_nothing():
     ({"min_lr": 0}, r"`min_lr` must be a number > 0\. Received: min_lr=0"),
     ({"min_lr": 1e-3, "max_lr": 1e-4}, r"`max_lr` must be a number > 0\.001"),
     ({"steps": 1}, r"`steps` must be an integer >= 2\. Received: steps=1"),
+    ({"max_lr": float("inf")}, r"`max_lr` must be a finite number > 1e-07\. Received: max_lr=inf"),
+    ({"diverge_factor": float("inf")}, r"`diverge_factor` must be a finite number > 1\. "
+                                       r"Received: diverge_factor=inf"),
 ])
 def test_lr_finder_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -452,9 +461,15 @@ def test_divergence_guard_leaves_a_healthy_run_alone():
     assert guard.message is None and len(history.history["loss"]) == 5
 
 
-def test_divergence_guard_rejects_bad_factor():
-    with pytest.raises(ValueError, match=r"`factor` must be a number > 1\. Received: factor=1"):
-        DivergenceGuard(factor=1)
+@pytest.mark.parametrize("kwargs, message", [
+    ({"factor": 1}, r"`factor` must be a number > 1\. Received: factor=1"),
+    ({"factor": float("inf")}, r"`factor` must be a finite number > 1\. Received: factor=inf"),
+    ({"raise_error": "yes"}, r"`raise_error` must be one of True, False\. "
+                             r"Received: raise_error='yes'"),
+])
+def test_divergence_guard_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DivergenceGuard(**kwargs)
 
 
 SPIKE = [2.28] * 9 + [12.65] + [2.28] * 6  # one batch explodes; its epoch mean reads 3.3
