@@ -2,9 +2,10 @@
 
 - `pipeline(steps)`: the lecture's whole list of augmentations as named
   steps (`STEPS`), built from Keras' own layers where Keras has them (flip,
-  rotation, translation, shear, zoom, color jitter, RandAugment, erasing,
-  ...) and from `kerasreg.layers` for the rest (scale crops, Cutout, lens
-  distortion, dequantization). The result is a `keras.layers.Pipeline`:
+  rotation, translation, shear, zoom, color jitter, erasing, ...) and from
+  `kerasreg.layers` for the rest (scale crops, Cutout, lens distortion,
+  dequantization, and RandAugment / TrivialAugment with per-image
+  operations; Keras' batch-wide RandAugment stays as `keras_rand_augment`). The result is a `keras.layers.Pipeline`:
   map it over a `tf.data.Dataset` (graph mode) or put it in a model.
 - `mix_batch(images, labels, method)`: mixup, CutMix or a random switch of
   the two on a batch, with integer or one-hot labels and timm's options
@@ -26,6 +27,7 @@ from keras import ops
 from kerasreg._validation import check_choice, check_number, concrete_values, fail
 from kerasreg.layers.augmentation import (AugmentationPipeline, Cutout, Dequantize,
                                           RandomLensDistortion, RandomScaleCrop, fill_boxes)
+from kerasreg.layers.auto_augment import RandAugment, TrivialAugment
 
 METHODS = ("mixup", "cutmix", "switch")
 MODES = ("example", "pair", "batch")
@@ -54,13 +56,15 @@ STEPS = {
         "saturation_factor": (0.4, 0.6), "hue_factor": 0.05}),
     "contrast": (keras.layers.RandomContrast, {"factor": (0.2, 0.2)}),
     "brightness": (keras.layers.RandomBrightness, {"factor": 0.2}),
-    "rand_augment": (keras.layers.RandAugment, {}),
+    "keras_rand_augment": (keras.layers.RandAugment, {}),
     "erasing": (keras.layers.RandomErasing, {}),
     "noise": (keras.layers.GaussianNoise, {"stddev": 0.02}),
     "scale_crop": (RandomScaleCrop, {}),
     "cutout": (Cutout, {"size": 0.25}),
     "lens_distortion": (RandomLensDistortion, {}),
     "dequantize": (Dequantize, {}),
+    "rand_augment": (RandAugment, {}),
+    "trivial_augment": (TrivialAugment, {}),
 }
 
 

@@ -103,6 +103,9 @@ def set_parameters(notebook, parameters):
     check_parameters(notebook, parameters)
     from papermill.parameterize import parameterize_notebook
 
+    # papermill writes a tuple as its string; a list is written as a list.
+    parameters = {name: list(value) if isinstance(value, tuple) else value
+                  for name, value in parameters.items()}
     notebook.metadata.setdefault("papermill", {})
     for cell in notebook.cells:  # papermill reads `tags` as an attribute of every cell
         cell.metadata.setdefault("tags", [])

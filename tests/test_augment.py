@@ -415,8 +415,17 @@ def test_pipeline_builds_the_named_steps_in_order():
 
 
 def test_pipeline_passes_value_range_to_the_steps_that_take_it():
-    augment = pipeline(["color_jitter", "contrast", "rand_augment", "flip"], value_range=(0, 255))
-    assert [tuple(layer.value_range) for layer in augment.layers[:3]] == [(0, 255)] * 3
+    augment = pipeline(["color_jitter", "contrast", "rand_augment", "trivial_augment",
+                        "keras_rand_augment", "flip"], value_range=(0, 255))
+    assert [tuple(layer.value_range) for layer in augment.layers[:5]] == [(0, 255)] * 5
+
+
+def test_pipeline_automatic_augmentation_steps_are_kerasregs_per_image_layers():
+    from kerasreg.layers import RandAugment, TrivialAugment
+
+    augment = pipeline(["rand_augment", "trivial_augment", "keras_rand_augment"])
+    assert [type(layer) for layer in augment.layers] == [RandAugment, TrivialAugment,
+                                                         keras.layers.RandAugment]
 
 
 def test_pipeline_covers_the_lectures_list():

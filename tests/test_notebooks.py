@@ -90,41 +90,6 @@ def test_notebook_follows_the_lab_conventions(path):
     assert str(ROOT) not in json.dumps(notebook), "outputs must not hold this machine's paths"
 
 
-def _solution_notebook():
-    notebook = nbformat.v4.new_notebook()
-    exercise = nbformat.v4.new_code_cell(
-        "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION")
-    exercise.outputs = [nbformat.v4.new_output("stream", text="stale")]
-    exercise.execution_count = 3
-    check = nbformat.v4.new_code_cell("assert double(2) == 4")
-    check.metadata["tags"] = ["test"]
-    notebook.cells = [nbformat.v4.new_code_cell("x = 1"), exercise, check]
-    return notebook
-
-
-def test_student_version_stubs_solutions_and_clears_outputs():
-    student = notebooks.student_version(_solution_notebook())
-    assert student.cells[1].source == ("def double(x):\n    # YOUR CODE HERE\n"
-                                       "    raise NotImplementedError()")
-    assert student.cells[1].outputs == [] and student.cells[1].execution_count is None
-    assert student.cells[2].source == "assert double(2) == 4"
-
-
-def test_student_version_tags_the_checks_of_stubbed_exercises():
-    student = notebooks.student_version(_solution_notebook())
-    assert student.cells[2].metadata["tags"] == ["test", "raises-exception"]
-    assert "tags" not in student.cells[0].metadata or not student.cells[0].metadata["tags"]
-
-
-def test_student_command_writes_a_folder_of_student_notebooks(tmp_path):
-    (tmp_path / "solutions").mkdir()
-    nbformat.write(_solution_notebook(), tmp_path / "solutions" / "lab.ipynb")
-    subprocess.run([sys.executable, "-m", "kerasreg", "student", str(tmp_path / "solutions"),
-                    str(tmp_path / "student")], check=True, capture_output=True)
-    written = nbformat.read(tmp_path / "student" / "lab.ipynb", as_version=4)
-    assert "NotImplementedError" in written.cells[1].source
-
-
 def _parameterized_notebook(path, *sources):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
@@ -146,6 +111,12 @@ def test_set_parameters_injects_a_cell_after_the_parameters_cell(tmp_path):
     assert notebook.cells[1].metadata["tags"] == ["injected-parameters"]
     assert "ABLATE = True" in notebook.cells[1].source
     assert notebook.cells[0].source == "ABLATE = False"
+
+
+def test_set_parameters_keeps_a_tuple_a_sequence(tmp_path):
+    path = _parameterized_notebook(tmp_path / "lab.ipynb", "SEEDS = (0, 1, 2)")
+    notebook = notebooks.set_parameters(nbformat.read(path, as_version=4), {"SEEDS": (0,)})
+    assert "SEEDS = [0]" in notebook.cells[1].source
 
 
 def test_set_parameters_rejects_a_name_the_parameters_cell_does_not_assign(tmp_path):
