@@ -82,12 +82,22 @@ def test_committed_lab_records_its_claims_holding_over_three_seeds(lab):
                                         if name.startswith(claim)}
 
 
+# Switched off, a timing claim compares two identical networks: its
+# difference is noise, which passes the 2-standard-error test over 3 seeds
+# in about 9% of runs (Student's t, 2 degrees of freedom: P(t > 2) = 0.092).
+# Such a lab runs ablated a second time when the first run passes (0.8%).
+NOISE_ONLY_ABLATIONS = ("stochastic_depth",)
+
+
 @pytest.mark.parametrize("lab", sorted(REQUIRED_CLAIMS))
 def test_lab_fails_at_its_claims_with_the_technique_switched_off(lab, tmp_path):
     path = _ablatable(lab)
     if not _asserted_claims(lab):
         pytest.skip(f"{lab} asserts no claim at its scale (recorded and explained in the lab)")
-    result, = notebooks.run_notebooks([path], tmp_path, parameters={"ABLATE": True})
+    for _ in range(2 if lab in NOISE_ONLY_ABLATIONS else 1):
+        result, = notebooks.run_notebooks([path], tmp_path, parameters={"ABLATE": True})
+        if not result.passed:
+            break
     assert not result.passed, f"{lab} passed with ABLATE = True: its claims were not claims"
     assert "AssertionError" in result.error, result.error
     for claim in _asserted_claims(lab):
