@@ -10,7 +10,6 @@ naming the learning rate as the likely cause (`DivergenceGuard`).
 
 import math
 import os
-import tempfile
 import warnings
 
 import keras
@@ -215,10 +214,13 @@ def _check_weights_path(path):
 def save_weights_atomically(model, path):
     """Write `model`'s weights to `path` so that `path` is never half-written.
 
-    The weights go to a temporary file in the same folder, which is flushed
-    to disk and then renamed over `path` (`os.replace` is atomic on POSIX
-    and Windows): a process killed at any moment leaves either the previous
-    complete file or the new complete file at `path`.
+    The weights go to a temporary file beside `path` (`.<name>.tmp.weights.h5`,
+    so a save killed half-way leaves one that the next save replaces),
+    flushed to disk, renamed over `path` (`os.replace` is atomic on POSIX and
+    Windows), and the folder is flushed so that the rename survives a power
+    cut. A process killed at any moment leaves either the previous complete
+    file or the new complete file at `path`, with the permissions Keras'
+    `save_weights` gives (the umask's).
 
     Args:
         model: a built `keras.Model`.
@@ -233,11 +235,8 @@ def save_weights_atomically(model, path):
     ['best.weights.h5']
     """
     _check_weights_path(path)
-    path = os.fspath(path)
-    folder, name = os.path.split(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp" + WEIGHTS_SUFFIX,
-                                         dir=folder)
-    os.close(handle)
+    folder, name = os.path.split(os.path.abspath(os.fspath(path)))
+    temporary = os.path.join(folder, f".{name[:-len(WEIGHTS_SUFFIX)]}.tmp{WEIGHTS_SUFFIX}")
     try:
         model.save_weights(temporary, overwrite=True)
         with open(temporary, "rb") as file:
@@ -247,6 +246,28 @@ def save_weights_atomically(model, path):
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder):
+    if os.name == "nt":  # Windows cannot open a folder; its renames are journaled
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def _prepare_checkpoint_folder(path):
+    """Create `path`'s folder as Keras' `ModelCheckpoint` does; fail now if it cannot be written."""
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        fail("checkpoint_path", f"a file in a folder that can be created ({error.strerror})", path)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        fail("checkpoint_path", "a file in a writable folder", path)
 
 
 class EarlyStopping(keras.callbacks.EarlyStopping):
@@ -260,10 +281,12 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
     - `checkpoint_path`: the best weights are also written to disk at every
       improvement, atomically (temporary file, then `os.replace`), so a run
       killed at any point leaves a loadable file with the best weights so
-      far, never a half-written one;
+      far, never a half-written one; a missing folder is created when
+      training begins (as Keras' `ModelCheckpoint` does) and an unwritable
+      one is refused then, naming `checkpoint_path`;
     - `best_value` (the best monitored value), next to Keras' `best_epoch`
-      and `stopped_epoch` (epochs counted from 0; `stopped_epoch` stays 0
-      when training ran to the end, as in Keras);
+      and `stopped_epoch` (epochs counted from 0; both reset by each `fit`
+      and stay 0 until set, as in Keras);
     - the best weights are restored when training ends, stopped early or not;
     - argument checks, and an error when `monitor` is not among the logged
       metrics at the first epoch's end (Keras only warns, every epoch).
@@ -317,7 +340,6 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
                          restore_best_weights=restore_best_weights,
                          start_from_epoch=start_from_epoch)
         self.checkpoint_path = _check_weights_path(checkpoint_path)
-        self.best_epoch = None
 
     @property
     def best_value(self):
@@ -326,7 +348,8 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        self.best_epoch = None
+        if self.checkpoint_path is not None:
+            _prepare_checkpoint_folder(self.checkpoint_path)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

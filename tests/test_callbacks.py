@@ -238,6 +238,64 @@ def test_save_weights_atomically_removes_the_temporary_file_on_failure(tmp_path)
     assert os.listdir(tmp_path) == []
 
 
+def test_checkpoint_has_the_permissions_of_keras_save_weights(tmp_path):
+    model = _tiny_model()
+    model.save_weights(tmp_path / "keras.weights.h5")
+    save_weights_atomically(model, tmp_path / "ours.weights.h5")
+    mode = {path.name: path.stat().st_mode & 0o777 for path in tmp_path.iterdir()}
+    assert mode["ours.weights.h5"] == mode["keras.weights.h5"]
+
+
+def test_save_replaces_the_temporary_file_a_killed_save_left(tmp_path):
+    (tmp_path / ".best.tmp.weights.h5").write_bytes(b"half-written")
+    save_weights_atomically(_tiny_model(), tmp_path / "best.weights.h5")
+    assert os.listdir(tmp_path) == ["best.weights.h5"]
+
+
+def test_early_stopping_creates_a_missing_checkpoint_folder_as_model_checkpoint_does(tmp_path):
+    path = tmp_path / "runs" / "a" / "best.weights.h5"
+    model = _tiny_model()
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0,
+              callbacks=[EarlyStopping(monitor="loss", checkpoint_path=str(path))])
+    assert path.exists()
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root writes anywhere")
+def test_early_stopping_names_checkpoint_path_for_a_read_only_folder_before_training(tmp_path):
+    folder = tmp_path / "read_only"
+    folder.mkdir(mode=0o555)
+    path = str(folder / "best.weights.h5")
+    model = _tiny_model()
+    with pytest.raises(ValueError, match="`checkpoint_path` must be a file in a writable folder. "
+                                         "Received: checkpoint_path="):
+        model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0,
+                  callbacks=[EarlyStopping(monitor="loss", checkpoint_path=path)])
+    assert model.optimizer.iterations.numpy() == 0
+
+
+# Keras' own tests ship in some of its wheels (3.15.1) and not in others (3.15.0).
+KERAS_EARLY_STOPPING_TESTS = ("test_early_stopping", "test_early_stopping_patience",
+                              "test_early_stopping_reuse", "test_state_reset_across_fit_calls",
+                              "test_early_stopping_with_baseline",
+                              "test_early_stopping_final_weights_when_restoring_model_weights",
+                              "test_early_stopping_with_start_from_epoch")
+
+
+@pytest.mark.parametrize("name", KERAS_EARLY_STOPPING_TESTS)
+def test_early_stopping_passes_keras_own_early_stopping_tests(name, monkeypatch):
+    """Keras' tests, run against ours with Keras' one differing default restored."""
+    early_stopping_test = pytest.importorskip("keras.src.callbacks.early_stopping_test")
+
+    class WithKerasDefaults(EarlyStopping):
+        def __init__(self, restore_best_weights=False, **kwargs):
+            super().__init__(restore_best_weights=restore_best_weights, **kwargs)
+
+    monkeypatch.setattr(early_stopping_test.callbacks, "EarlyStopping", WithKerasDefaults)
+    case = early_stopping_test.EarlyStoppingTest(name)
+    case.setUp()
+    getattr(case, name)()
+
+
 # ---------------------------------------------------------------- schedules
 
 def test_step_decay_multiplies_by_a_tenth_after_30_60_90():
