@@ -142,6 +142,39 @@ def sample_photos(names=None):
     return [_read_photo(name) for name in names]
 
 
+def wrong_labels(labels, fraction, num_classes=None, seed=0):
+    """Labels with a random `fraction` of them replaced by a wrong class.
+
+    Each changed label is drawn uniformly among the other classes, so it is
+    always wrong: the mislabelled examples real datasets hold, which a
+    network that memorizes its training set learns too.
+
+    Args:
+        labels: integer labels.
+        fraction: share of the labels to change, in [0, 1].
+        num_classes: number of classes. Defaults to `max(labels) + 1`.
+        seed: seed of which labels change and what they become. Defaults to `0`.
+
+    Returns:
+        `(noisy_labels, changed)`: the new int32 labels and a boolean mask of
+        the changed ones.
+
+    Example:
+    >>> noisy, changed = wrong_labels([0, 1, 2, 3] * 25, 0.2, seed=0)
+    >>> int(changed.sum()), bool((noisy[changed] != np.array([0, 1, 2, 3] * 25)[changed]).all())
+    (19, True)
+    """
+    labels = np.asarray(labels)
+    check_number("fraction", fraction, 0, 1)
+    num_classes = int(labels.max()) + 1 if num_classes is None else num_classes
+    check_number("num_classes", num_classes, 2, integer=True)
+    rng = np.random.default_rng(seed)
+    changed = rng.random(len(labels)) < fraction
+    shifts = rng.integers(1, num_classes, len(labels))
+    noisy = np.where(changed, (labels + shifts) % num_classes, labels)
+    return noisy.astype("int32"), changed
+
+
 def load_cifar10(limit=None, path=None):
     """CIFAR-10 (needs the internet the first time: used on Colab).
 

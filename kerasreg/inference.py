@@ -102,6 +102,42 @@ def mc_predict(model, x, samples=20, batch_size=None, seed=None):
     return mean, std
 
 
+def mask_sampling_accuracy(model, x, y, mask_counts=(1, 2, 5, 10, 20), seed=None):
+    """The lecture's two votes of a dropout classifier, scored on labelled data.
+
+    Weight scaling is one pass with every unit on (`model.predict`); mask
+    sampling averages the class probabilities of `count` masks
+    (`mc_predict`) for each count in `mask_counts`.
+
+    Args:
+        model: a classifier with one output of class probabilities (or logits).
+        x: inputs.
+        y: integer labels.
+        mask_counts: numbers of masks to average, each an integer >= 1.
+            Defaults to `(1, 2, 5, 10, 20)`.
+        seed: an integer that makes the masks reproducible. Defaults to `None`.
+
+    Returns:
+        `(sampled, scaled)`: the accuracy of mask sampling for each count (a
+        list, in `mask_counts` order) and the accuracy of weight scaling.
+
+    Example:
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8),
+    ...                           keras.layers.Dropout(0.5), keras.layers.Dense(2)])
+    >>> sampled, scaled = mask_sampling_accuracy(model, np.ones((6, 4)), np.zeros(6, "int32"),
+    ...                                          mask_counts=(1, 10), seed=0)
+    >>> len(sampled), 0 <= scaled <= 1
+    (2, True)
+    """
+    y = np.asarray(y)
+    for count in mask_counts:
+        check_number("mask_counts", count, 1, integer=True)
+    scaled = np.mean(model.predict(x, verbose=0).argmax(axis=-1) == y)
+    sampled = [np.mean(mc_predict(model, x, samples=count, seed=seed)[0].argmax(axis=-1) == y)
+               for count in mask_counts]
+    return [float(accuracy) for accuracy in sampled], float(scaled)
+
+
 def _check_not_empty(x):
     """Arrays (and tuples, lists, dicts of them) must hold at least one example."""
     if isinstance(x, (tuple, list, dict)) or hasattr(x, "shape"):

@@ -133,3 +133,31 @@ def test_load_cifar10_offline_names_the_offline_loaders(monkeypatch):
         datasets.load_cifar10()
     assert "needs the internet" in str(error.value)
     assert "load_digits()" in str(error.value) and "load_textures()" in str(error.value)
+
+
+def test_wrong_labels_changes_about_that_fraction_each_to_another_class():
+    labels = np.arange(2000) % 10
+    noisy, changed = datasets.wrong_labels(labels, 0.2, seed=1)
+    assert noisy.dtype == np.int32 and abs(changed.mean() - 0.2) < 0.03
+    assert np.all(noisy[changed] != labels[changed])
+    np.testing.assert_array_equal(noisy[~changed], labels[~changed])
+    # every other class is drawn, about equally often
+    shifts = (noisy[changed] - labels[changed]) % 10
+    assert np.bincount(shifts, minlength=10)[0] == 0
+    assert np.bincount(shifts, minlength=10)[1:].min() > 0.5 * changed.sum() / 9
+
+
+def test_wrong_labels_is_deterministic_and_covers_zero_and_one():
+    labels = np.arange(50) % 5
+    first, second = datasets.wrong_labels(labels, 0.3, seed=4), datasets.wrong_labels(labels, 0.3, seed=4)
+    np.testing.assert_array_equal(first[0], second[0])
+    assert not datasets.wrong_labels(labels, 0.0)[1].any()
+    assert datasets.wrong_labels(labels, 1.0)[1].all()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"fraction": 1.5}, "fraction"), ({"fraction": -0.1}, "fraction"),
+    ({"fraction": 0.1, "num_classes": 1}, "num_classes")])
+def test_wrong_labels_rejects_bad_arguments(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        datasets.wrong_labels(np.zeros(10, "int32"), **arguments)

@@ -19,7 +19,8 @@ import pytest
 
 import kerasreg.inference
 from kerasreg.inference import (BATCH_STATISTICS, MOVING_STATISTICS, bn_audit,
-                                dropout_layers, fold_batchnorm, mc_predict, recalibrate_bn)
+                                dropout_layers, fold_batchnorm, mask_sampling_accuracy,
+                                mc_predict, recalibrate_bn)
 from kerasreg.layers import MCDropout, StochasticDepth, VanillaDropout
 
 FOLD_TOLERANCE = 1e-4
@@ -119,6 +120,30 @@ def test_mc_predict_batches_give_the_shape_of_predict():
     model, x = _dense_bn_dropout_dense(), _features(rows=7)
     mean, std = mc_predict(model, x, samples=3, batch_size=2, seed=0)
     assert mean.shape == std.shape == model.predict(x, verbose=0).shape
+
+
+def test_mask_sampling_accuracy_scores_mc_predict_and_predict():
+    model, x = _dense_bn_dropout_dense(), _features(rows=40)
+    y = np.arange(40) % 3
+    sampled, scaled = mask_sampling_accuracy(model, x, y, mask_counts=(1, 7), seed=3)
+    for count, accuracy in zip((1, 7), sampled):
+        mean, _ = mc_predict(model, x, samples=count, seed=3)
+        assert accuracy == np.mean(mean.argmax(axis=1) == y)
+    assert scaled == np.mean(model.predict(x, verbose=0).argmax(axis=1) == y)
+
+
+def test_mask_sampling_accuracy_equals_scaling_without_dropout():
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    x, y = _features(rows=20), np.arange(20) % 3
+    sampled, scaled = mask_sampling_accuracy(model, x, y, mask_counts=(1, 5), seed=0)
+    assert sampled == [scaled, scaled]
+
+
+@pytest.mark.parametrize("mask_counts", [(0,), (1, 2.5), (-3,)])
+def test_mask_sampling_accuracy_rejects_bad_mask_counts(mask_counts):
+    model, x = _dense_bn_dropout_dense(), _features()
+    with pytest.raises(ValueError, match="mask_counts"):
+        mask_sampling_accuracy(model, x, np.zeros(len(x), "int32"), mask_counts=mask_counts)
 
 
 def test_mc_predict_reaches_nested_models():
