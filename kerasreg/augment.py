@@ -26,7 +26,8 @@ from keras import ops
 
 from kerasreg._validation import check_choice, check_number, concrete_values, fail
 from kerasreg.layers.augmentation import (AugmentationPipeline, Cutout, Dequantize,
-                                          RandomLensDistortion, RandomScaleCrop, fill_boxes)
+                                          RandomLensDistortion, RandomScaleCrop,
+                                          _check_value_range, fill_boxes)
 from kerasreg.layers.auto_augment import RandAugment, TrivialAugment
 
 METHODS = ("mixup", "cutmix", "switch")
@@ -113,6 +114,7 @@ def pipeline(steps, value_range=(0, 1), seed=None, name="augmentation"):
     if not isinstance(steps, (list, tuple)) or not steps:
         fail("steps", "a non-empty list of step names, (name, arguments) pairs or layers",
              steps)
+    _check_value_range(value_range)
     if seed is not None:
         check_number("seed", seed, 0, integer=True)
     layers = [_make_step(step, value_range, None if seed is None else seed + index)

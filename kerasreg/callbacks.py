@@ -40,6 +40,9 @@ def step_decay(epoch, initial_learning_rate, milestones=(30, 60, 90), factor=0.1
     >>> [step_decay(t, 1.0, milestones=(2, 4), factor=0.5) for t in range(6)]
     [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
     """
+    _check_epoch_and_rate(epoch, initial_learning_rate)
+    _check_milestones(milestones)
+    check_number("factor", factor, 0, low_open=True)
     return initial_learning_rate * factor ** sum(epoch >= milestone for milestone in milestones)
 
 
@@ -62,6 +65,7 @@ def cosine_decay(epoch, initial_learning_rate, total_epochs, min_lr=0.0):
     >>> [cosine_decay(t, 1.0, total_epochs=4) for t in range(5)]
     [1.0, 0.8535533905932737, 0.5, 0.14644660940672627, 0.0]
     """
+    _check_decay_to_end(epoch, initial_learning_rate, total_epochs, min_lr)
     epoch = min(epoch, total_epochs)
     return min_lr + 0.5 * (initial_learning_rate - min_lr) * (
         1 + math.cos(epoch * math.pi / total_epochs))
@@ -86,6 +90,7 @@ def linear_decay(epoch, initial_learning_rate, total_epochs, min_lr=0.0):
     >>> [linear_decay(t, 1.0, total_epochs=4) for t in range(5)]
     [1.0, 0.75, 0.5, 0.25, 0.0]
     """
+    _check_decay_to_end(epoch, initial_learning_rate, total_epochs, min_lr)
     epoch = min(epoch, total_epochs)
     return min_lr + (initial_learning_rate - min_lr) * (1 - epoch / total_epochs)
 
@@ -108,7 +113,32 @@ def warmup(epoch, initial_learning_rate, warmup_epochs):
     >>> [warmup(t, 1.0, 3) for t in range(3)]
     [0.25, 0.5, 0.75]
     """
+    _check_epoch_and_rate(epoch, initial_learning_rate)
+    check_number("warmup_epochs", warmup_epochs, 1, integer=True)
     return initial_learning_rate * (epoch + 1) / (warmup_epochs + 1)
+
+
+def _check_milestones(milestones):
+    """`milestones` must be strictly increasing positive integers; returns them as a tuple."""
+    milestones = tuple(milestones) if isinstance(milestones, (list, tuple)) else milestones
+    if not (isinstance(milestones, tuple) and milestones
+            and all(isinstance(m, int) and not isinstance(m, bool) and m > 0
+                    for m in milestones)
+            and all(a < b for a, b in zip(milestones, milestones[1:]))):
+        fail("milestones", "a non-empty sequence of strictly increasing positive "
+                           "integers, e.g. (30, 60, 90)", milestones)
+    return milestones
+
+
+def _check_epoch_and_rate(epoch, initial_learning_rate):
+    check_number("epoch", epoch, 0, integer=True)
+    check_number("initial_learning_rate", initial_learning_rate, 0, low_open=True)
+
+
+def _check_decay_to_end(epoch, initial_learning_rate, total_epochs, min_lr):
+    _check_epoch_and_rate(epoch, initial_learning_rate)
+    check_number("total_epochs", total_epochs, 1, integer=True)
+    check_number("min_lr", min_lr, 0, initial_learning_rate)
 
 
 def learning_rate_of(optimizer):
@@ -482,14 +512,7 @@ class StepDecay(EpochDecay):
     def __init__(self, milestones=(30, 60, 90), factor=0.1, warmup_epochs=0,
                  initial_learning_rate=None, verbose=0):
         super().__init__(warmup_epochs, initial_learning_rate, verbose)
-        milestones = tuple(milestones) if isinstance(milestones, (list, tuple)) else milestones
-        if not (isinstance(milestones, tuple) and milestones
-                and all(isinstance(m, int) and not isinstance(m, bool) and m > 0
-                        for m in milestones)
-                and all(a < b for a, b in zip(milestones, milestones[1:]))):
-            fail("milestones", "a non-empty sequence of strictly increasing positive "
-                               "integers, e.g. (30, 60, 90)", milestones)
-        self.milestones = milestones
+        self.milestones = _check_milestones(milestones)
         self.factor = check_number("factor", factor, 0, low_open=True)
 
     def decay(self, epoch, initial_learning_rate):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kerasreg._validation import check_number
+from kerasreg._validation import check_number, fail
 
 
 def ema(values, beta=0.9):
@@ -24,6 +24,8 @@ def ema(values, beta=0.9):
     """
     check_number("beta", beta, 0, 1, high_open=True)
     values = np.asarray(values, dtype="float64")
+    if values.ndim != 1 or not len(values):
+        fail("values", "a non-empty sequence of numbers", values.tolist())
     smoothed = np.empty_like(values)
     for index, value in enumerate(values):
         smoothed[index] = value if index == 0 else beta * smoothed[index - 1] + (1 - beta) * value

@@ -55,6 +55,8 @@ def fit_normalization(data, axis=-1, scale=True):
     data = np.asarray(data, "float64")  # float32 sums drift by ~1e-3 on 10^5 pixels
     if data.ndim < 2 or len(data) < 2:
         fail("data.shape", "of rank >= 2 with at least 2 examples on axis 0", data.shape)
+    if not np.isfinite(data).all():
+        fail("data", "finite (it holds NaN or infinity)", f"array of shape {data.shape}")
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     kept = {a % data.ndim for a in axes}
     reduced = tuple(a for a in range(data.ndim) if a not in kept)

@@ -106,6 +106,7 @@ def resize_short_side(images, short_side):
     >>> tuple(resize_short_side(np.zeros((1, 300, 451, 3)), 256).shape)
     (1, 256, 385, 3)
     """
+    check_number("short_side", short_side, 1, integer=True)
     images = ops.convert_to_tensor(images)
     _, height, width, _ = _check_images(images)
     size = tuple(int(side) for side in resized_shape(height, width, short_side))

@@ -492,7 +492,8 @@ def test_augmentation_accepts_uint8_images(name):
 
 @pytest.mark.parametrize("name", LAYERS)
 def test_augmentation_rejects_images_of_the_wrong_rank(name):
-    with pytest.raises(ValueError, match=r"expects one image \(H, W, C\) or a batch"):
+    with pytest.raises(ValueError,
+                       match=r"`inputs` of \w+ must be one image \(H, W, C\) or a batch"):
         LAYERS[name]()(np.zeros((2, 12, 12, 3, 1), "float32"))
 
 

@@ -754,8 +754,8 @@ def _check_scale_range(scale_range):
 def _check_rank(layer, shape):
     if len(shape) not in (3, 4):
         raise ValueError(
-            f"{type(layer).__name__} expects one image (H, W, C) or a batch "
-            f"(B, H, W, C). Received: input_shape={tuple(shape)}")
+            f"`inputs` of {type(layer).__name__} must be one image (H, W, C) or a batch "
+            f"(B, H, W, C). Received: inputs of shape {tuple(shape)}")
 
 
 def _pixel_rows(data, rows_per_block=1 << 20):

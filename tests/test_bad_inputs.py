@@ -1,0 +1,151 @@
+"""Bad input gets a clear error: one table over the public functions and layers.
+
+Every row is a call a user can plausibly get wrong (a value out of range,
+NaN, the wrong rank, an empty batch, labels outside the classes, a
+reversed range); each must raise `ValueError` whose message names the
+argument in backticks and shows the value received, before any TensorFlow
+trace. Per-module tests pin the exact messages; this table makes sure no
+public entry point is left without one.
+"""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from kerasreg import augment, callbacks, curves, datasets, inference, preprocessing, transfer, tta
+from kerasreg import tuning
+from kerasreg import layers as kl
+
+NAN = float("nan")
+IMAGES = np.random.default_rng(0).random((4, 8, 8, 3)).astype("float32")
+LABELS = np.array([0, 1, 2, 3])
+
+
+def _dense_model():
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3),
+                             keras.layers.Dropout(0.5), keras.layers.Dense(2)])
+
+
+def _whitening_adapted_on(data):
+    kl.PCAWhitening().adapt(data)
+
+
+# (id, call, argument the message must name)
+BAD_INPUTS = [
+    # layers: constructor arguments
+    ("VanillaDropout rate 1.5", lambda: kl.VanillaDropout(1.5), "rate"),
+    ("VanillaDropout rate NaN", lambda: kl.VanillaDropout(NAN), "rate"),
+    ("MCDropout rate -0.1", lambda: kl.MCDropout(-0.1), "rate"),
+    ("StochasticDepth survival 0", lambda: kl.StochasticDepth(keras.layers.Dense(2), 0.0),
+     "survival_probability"),
+    ("StochasticDepth survival 1.5", lambda: kl.StochasticDepth(keras.layers.Dense(2), 1.5),
+     "survival_probability"),
+    ("StochasticDepth mode", lambda: kl.StochasticDepth(keras.layers.Dense(2), mode="row"),
+     "mode"),
+    ("linear_survival 0 blocks", lambda: kl.linear_survival(0), "num_blocks"),
+    ("linear_survival final 1.5", lambda: kl.linear_survival(4, final_survival=1.5),
+     "final_survival"),
+    ("GroupNorm groups 0", lambda: kl.GroupNorm(0), "groups"),
+    ("GroupNorm epsilon -1", lambda: kl.GroupNorm(2, epsilon=-1.0), "epsilon"),
+    ("InstanceNorm epsilon NaN", lambda: kl.InstanceNorm(epsilon=NAN), "epsilon"),
+    ("Cutout size 0", lambda: kl.Cutout(0), "size"),
+    ("Cutout count 0", lambda: kl.Cutout(0.5, count=0), "count"),
+    ("Cutout fill NaN", lambda: kl.Cutout(0.5, fill_value=NAN), "fill_value"),
+    ("RandomScaleCrop reversed range", lambda: kl.RandomScaleCrop((480, 256), 224),
+     "scale_range"),
+    ("RandomScaleCrop crop 0", lambda: kl.RandomScaleCrop((256, 480), 0), "crop_size"),
+    ("RandomLensDistortion factor NaN", lambda: kl.RandomLensDistortion(NAN), "factor"),
+    ("Dequantize levels 1", lambda: kl.Dequantize(1), "levels"),
+    ("PCAWhitening epsilon -1", lambda: kl.PCAWhitening(epsilon=-1.0), "epsilon"),
+    # layers: inputs
+    ("GroupNorm channels not divisible", lambda: kl.GroupNorm(3)(np.ones((2, 4, 4, 4), "float32")),
+     "groups"),
+    ("Cutout rank 2", lambda: kl.Cutout(0.5)(np.ones((2, 8), "float32")), "inputs"),
+    ("PCAWhitening adapt NaN", lambda: _whitening_adapted_on(np.full((8, 3), NAN, "float32")),
+     "data"),
+    ("PCAWhitening adapt empty", lambda: _whitening_adapted_on(np.ones((0, 3), "float32")),
+     "len(data)"),
+    # test-time augmentation
+    ("ten_crop rank 3", lambda: tta.ten_crop(IMAGES[0], 4), "images"),
+    ("ten_crop crop larger", lambda: tta.ten_crop(IMAGES, 16), "crop_size"),
+    ("multi_crop scale below crop", lambda: tta.multi_crop(IMAGES, 8, scales=(4,)), "scales"),
+    ("resize_short_side 0", lambda: tta.resize_short_side(IMAGES, 0), "short_side"),
+    # mixing and the pipeline
+    ("mix_batch label out of range",
+     lambda: augment.mix_batch(IMAGES, np.array([0, 1, 2, 12]), num_classes=10, seed=0), "labels"),
+    ("mix_batch negative label",
+     lambda: augment.mix_batch(IMAGES, np.array([0, 1, -1, 2]), num_classes=10, seed=0), "labels"),
+    ("mix_batch float labels",
+     lambda: augment.mix_batch(IMAGES, np.array([0.0, 1.9, 2.0, 3.0]), num_classes=10, seed=0),
+     "labels"),
+    ("mix_batch label count", lambda: augment.mix_batch(IMAGES, LABELS[:3], num_classes=10, seed=0),
+     "labels"),
+    ("mix_batch alpha 0", lambda: augment.mix_batch(IMAGES, LABELS, alpha=0.0, num_classes=10),
+     "alpha"),
+    ("mix_batch method", lambda: augment.mix_batch(IMAGES, LABELS, "blend", num_classes=10),
+     "method"),
+    ("soft_labels out of range", lambda: augment.soft_labels(np.array([0, 5]), num_classes=3),
+     "labels"),
+    ("pipeline unknown step", lambda: augment.pipeline(["no_such_step"]), "steps"),
+    ("pipeline reversed value_range", lambda: augment.pipeline(["flip"], value_range=(1, 0)),
+     "value_range"),
+    # inference
+    ("mc_predict samples 0", lambda: inference.mc_predict(_dense_model(), np.ones((2, 4)), 0),
+     "samples"),
+    ("mc_predict empty batch", lambda: inference.mc_predict(_dense_model(), np.ones((0, 4))), "x"),
+    ("mask_sampling_accuracy count 0", lambda: inference.mask_sampling_accuracy(
+        _dense_model(), np.ones((2, 4)), [0, 1], mask_counts=(0,)), "mask_counts"),
+    # callbacks and schedules
+    ("EarlyStopping patience -1", lambda: callbacks.EarlyStopping(patience=-1), "patience"),
+    ("EarlyStopping monitor None", lambda: callbacks.EarlyStopping(monitor=None), "monitor"),
+    ("EarlyStopping baseline text", lambda: callbacks.EarlyStopping(baseline="x"), "baseline"),
+    ("EarlyStopping restore text", lambda: callbacks.EarlyStopping(restore_best_weights="yes"),
+     "restore_best_weights"),
+    ("StepDecay unsorted milestones", lambda: callbacks.StepDecay(milestones=(60, 30)),
+     "milestones"),
+    ("StepDecay factor 0", lambda: callbacks.StepDecay(factor=0.0), "factor"),
+    ("StepDecay factor NaN", lambda: callbacks.StepDecay(factor=NAN), "factor"),
+    ("step_decay negative epoch", lambda: callbacks.step_decay(-1, 0.1), "epoch"),
+    ("step_decay rate NaN", lambda: callbacks.step_decay(0, NAN), "initial_learning_rate"),
+    ("cosine_decay total 0", lambda: callbacks.cosine_decay(0, 0.1, 0), "total_epochs"),
+    ("cosine_decay min above initial", lambda: callbacks.cosine_decay(0, 0.1, 10, min_lr=1.0),
+     "min_lr"),
+    ("linear_decay rate -1", lambda: callbacks.linear_decay(0, -1.0, 10), "initial_learning_rate"),
+    ("warmup 0 epochs", lambda: callbacks.warmup(0, 0.1, 0), "warmup_epochs"),
+    ("CosineDecay total 0", lambda: callbacks.CosineDecay(0), "total_epochs"),
+    ("LRFinder min_lr 0", lambda: callbacks.LRFinder(min_lr=0.0), "min_lr"),
+    ("LRFinder reversed", lambda: callbacks.LRFinder(min_lr=1.0, max_lr=0.1), "max_lr"),
+    ("LRFinder steps 1", lambda: callbacks.LRFinder(steps=1), "steps"),
+    # curves, tuning
+    ("ema beta 1.5", lambda: curves.ema([1.0, 2.0], beta=1.5), "beta"),
+    ("ema empty", lambda: curves.ema([]), "values"),
+    ("expected_initial_loss 1 class", lambda: tuning.expected_initial_loss(1), "num_classes"),
+    ("refine_grid top 0", lambda: tuning.refine_grid([], top=0), "top"),
+    # preprocessing and whitening
+    ("fit_normalization NaN", lambda: preprocessing.fit_normalization(np.full((4, 3), NAN)),
+     "data"),
+    ("image_normalization variant", lambda: preprocessing.image_normalization(IMAGES, "zscore"),
+     "variant"),
+    ("random_crops size larger", lambda: preprocessing.random_crops(IMAGES, 16, 2), "size"),
+    # transfer
+    ("fine_tune_strategy -1 examples", lambda: transfer.fine_tune_strategy(-1, True),
+     "num_examples"),
+    ("freeze unknown layer", lambda: transfer.freeze(_dense_model(), until="nowhere"), "until"),
+    ("unfreeze_top -1", lambda: transfer.unfreeze_top(_dense_model(), -1), "num_layers"),
+    # datasets
+    ("load_digits image_size 0", lambda: datasets.load_digits(image_size=0), "image_size"),
+    ("load_tabular name", lambda: datasets.load_tabular("titanic"), "name"),
+    ("wrong_labels fraction 2", lambda: datasets.wrong_labels([0, 1], 2.0), "fraction"),
+]
+
+
+@pytest.mark.parametrize("call, argument", [pytest.param(call, argument, id=name)
+                                            for name, call, argument in BAD_INPUTS])
+def test_bad_input_raises_a_value_error_naming_the_argument_and_value(call, argument):
+    with pytest.raises(ValueError) as error:
+        call()
+    message = str(error.value)
+    assert f"`{argument}`" in message, message
+    assert "Received" in message, message
