@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from kerasreg._validation import check_number, fail
+
 
 def image_grid(images, titles=None, columns=8, size=1.2, cmap="gray"):
     """Show images in a grid, one optional title each.
@@ -24,7 +26,12 @@ def image_grid(images, titles=None, columns=8, size=1.2, cmap="gray"):
     """
     import matplotlib.pyplot as plt
 
+    check_number("columns", columns, 1, integer=True)
     count = len(images)
+    if not count:
+        fail("images", "at least one image", images)
+    if titles is not None and len(titles) < count:
+        fail("titles", f"one title per image (at least {count})", titles)
     columns = min(columns, count)
     rows = -(-count // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows),

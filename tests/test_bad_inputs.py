@@ -14,8 +14,8 @@ import keras
 import numpy as np
 import pytest
 
-from kerasreg import augment, callbacks, curves, datasets, inference, preprocessing, transfer, tta
-from kerasreg import tuning
+from kerasreg import (augment, callbacks, curves, datasets, inference, models, plots,
+                      preprocessing, report, transfer, tta, tuning)
 from kerasreg import layers as kl
 
 NAN = float("nan")
@@ -24,7 +24,7 @@ LABELS = np.array([0, 1, 2, 3])
 
 
 def _dense_model():
-    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3),
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="hidden"),
                              keras.layers.Dropout(0.5), keras.layers.Dense(2)])
 
 
@@ -134,6 +134,42 @@ BAD_INPUTS = [
      "num_examples"),
     ("freeze unknown layer", lambda: transfer.freeze(_dense_model(), until="nowhere"), "until"),
     ("unfreeze_top -1", lambda: transfer.unfreeze_top(_dense_model(), -1), "num_layers"),
+    ("tta_predict batch_size 0", lambda: tta.tta_predict(
+        keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(2)]),
+        IMAGES, crop_size=4, scales=(8,), batch_size=0), "batch_size"),
+    ("mix_parameters mode", lambda: augment.mix_parameters(IMAGES, mode="row"), "mode"),
+    ("mix_parameters probability 2", lambda: augment.mix_parameters(IMAGES, "switch",
+                                                                     probability=2.0),
+     "probability"),
+    ("cutmix_parameters alpha -1", lambda: augment.cutmix_parameters(IMAGES, -1.0), "alpha"),
+    ("label_preservation label count",
+     lambda: augment.label_preservation(IMAGES, LABELS[:2], lambda x: x), "labels"),
+    ("recalibrate_bn steps 0", lambda: inference.recalibrate_bn(_dense_model(), np.ones((4, 4)),
+                                                                steps=0), "steps"),
+    ("DivergenceGuard factor 1", lambda: callbacks.DivergenceGuard(factor=1.0), "factor"),
+    ("report.claim empty", lambda: report.claim("x", [], []), "technique"),
+    ("report.claim unpaired", lambda: report.claim("x", [1.0, 2.0], [1.0]), "baseline"),
+    ("mlp 1 class", lambda: models.mlp((4,), 1), "num_classes"),
+    ("mlp dropout 1", lambda: models.mlp((4,), 2, dropout=1.0), "dropout"),
+    ("resnet depth 21", lambda: models.resnet(depth=21), "depth"),
+    ("small_cnn norm", lambda: models.small_cnn((8, 8, 1), 2, norm="weird"), "norm"),
+    ("transfer_model strategy", lambda: transfer.transfer_model(_dense_model(), 2, "thaw"),
+     "strategy"),
+    ("discriminative factor 0", lambda: transfer.discriminative(
+        _dense_model(), {"top": ["hidden"]}, factor=0.0), "factor"),
+    ("per_class_subset 0", lambda: transfer.per_class_subset(IMAGES, LABELS, 0), "per_class"),
+    ("check_initial_loss tolerance -1", lambda: tuning.check_initial_loss(
+        _dense_model(), np.ones((2, 4)), [0, 1], tolerance=-1.0), "tolerance"),
+    ("grid_search empty grid", lambda: tuning.grid_search(lambda hp: _dense_model(), {},
+                                                          np.ones((2, 4)), [0, 1], 1), "grid"),
+    ("diagnose empty history", lambda: curves.diagnose({}), "history"),
+    ("image_grid columns 0", lambda: plots.image_grid(IMAGES, columns=0), "columns"),
+    ("image_grid no images", lambda: plots.image_grid(IMAGES[:0]), "images"),
+    ("image_grid titles", lambda: plots.image_grid(IMAGES, titles=["a"]), "titles"),
+    # datasets
+    ("load_textures patch 0", lambda: datasets.load_textures(patch_size=0), "patch_size"),
+    ("load_cifar10 limit 0", lambda: datasets.load_cifar10(limit=0), "limit"),
+    ("sample_photos unknown", lambda: datasets.sample_photos(["moon"]), "names"),
     # datasets
     ("load_digits image_size 0", lambda: datasets.load_digits(image_size=0), "image_size"),
     ("load_tabular name", lambda: datasets.load_tabular("titanic"), "name"),
