@@ -177,6 +177,14 @@ def test_autograde_takes_the_exercise_points_from_an_unanswered_version(gradeboo
                                                           in scores.values())
 
 
+@pytest.mark.parametrize("path", [path for path in LABS if path.stem != "00_getting_started"],
+                         ids=lambda path: path.stem)
+def test_every_lab_has_a_graded_exercise(path):
+    notebook = nbformat.read(path, as_version=4)
+    assert any(_grading(cell).get("solution") for cell in notebook.cells), path.name
+    assert any(_grading(cell).get("grade") for cell in notebook.cells), path.name
+
+
 @pytest.mark.parametrize("path", LABS, ids=lambda path: path.stem)
 def test_graded_cells_follow_the_conventions(path):
     notebook = nbformat.read(path, as_version=4)
