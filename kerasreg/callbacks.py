@@ -179,6 +179,7 @@ def diverged(loss, reference, factor=EXPLODING_FACTOR):
     >>> diverged(float("nan"), 2.3, 10), diverged(30.0, 2.3, 10), diverged(3.0, 2.3, 10)
     (True, True, False)
     """
+    check_number("factor", factor, 1, low_open=True)
     return not math.isfinite(loss) or loss > factor * reference
 
 

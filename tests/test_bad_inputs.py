@@ -166,6 +166,26 @@ BAD_INPUTS = [
     ("image_grid columns 0", lambda: plots.image_grid(IMAGES, columns=0), "columns"),
     ("image_grid no images", lambda: plots.image_grid(IMAGES[:0]), "images"),
     ("image_grid titles", lambda: plots.image_grid(IMAGES, titles=["a"]), "titles"),
+    ("RandAugment num_ops -1", lambda: kl.RandAugment(-1), "num_ops"),
+    ("RandAugment magnitude 31", lambda: kl.RandAugment(2, 31), "magnitude"),
+    ("TrivialAugment reversed value_range", lambda: kl.TrivialAugment(value_range=(1, 0)),
+     "value_range"),
+    ("drop_path survival 0", lambda: kl.drop_path(IMAGES, 0.0), "survival_probability"),
+    ("mixup_parameters alpha NaN", lambda: augment.mixup_parameters(IMAGES, NAN), "alpha"),
+    ("diverged factor 0.5", lambda: callbacks.diverged(1.0, 1.0, factor=0.5), "factor"),
+    ("LinearDecay warmup past the end", lambda: callbacks.LinearDecay(5, warmup_epochs=5),
+     "warmup_epochs"),
+    ("plot_history beta 1", lambda: curves.plot_history({"loss": [1.0]}, beta=1.0), "beta"),
+    ("curve_evidence max_spike -1", lambda: curves.curve_evidence(
+        {"loss": [1.0, 0.5]}, max_spike=-1.0), "max_spike"),
+    ("overfit_small_sample batches 0", lambda: tuning.overfit_small_sample(
+        _dense_model(), np.ones((4, 4)), [0, 1, 0, 1], batches=0), "batches"),
+    ("find_learning_rate no rates", lambda: tuning.find_learning_rate(
+        _dense_model, np.ones((4, 4)), [0, 1, 0, 1], learning_rates=()), "learning_rates"),
+    ("layer_groups no names", lambda: transfer.layer_groups(_dense_model(), names=()), "names"),
+    ("source_cnn 1 class", lambda: transfer.source_cnn((8, 8, 1), 1), "num_classes"),
+    ("photo_patches scale 0", lambda: transfer.photo_patches(scale=0.0), "scale"),
+    ("models.normalization unknown", lambda: models.normalization("weird", 4), "norm"),
     # datasets
     ("load_textures patch 0", lambda: datasets.load_textures(patch_size=0), "patch_size"),
     ("load_cifar10 limit 0", lambda: datasets.load_cifar10(limit=0), "limit"),
