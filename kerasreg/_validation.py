@@ -55,6 +55,43 @@ def check_number(name, value, low=None, high=None, low_open=False, high_open=Fal
     return value
 
 
+def check_model(value, name="model"):
+    """Check that `value` is a `keras.Model`.
+
+    Returns:
+        The model, unchanged.
+
+    Example:
+    >>> check_model("resnet")
+    Traceback (most recent call last):
+    ...
+    ValueError: `model` must be a keras.Model. Received: model='resnet'
+    """
+    if not isinstance(value, keras.Model):
+        fail(name, "a keras.Model", value)
+    return value
+
+
+def check_learning_rates(learning_rates):
+    """Check that `learning_rates` is a non-empty sequence of finite numbers > 0.
+
+    Returns:
+        The rates, unchanged.
+
+    Example:
+    >>> check_learning_rates([])
+    Traceback (most recent call last):
+    ...
+    ValueError: `learning_rates` must be a non-empty sequence of rates > 0. Received: learning_rates=[]
+    """
+    if isinstance(learning_rates, (str, bytes)) or not hasattr(learning_rates, "__len__") \
+            or not len(learning_rates):
+        fail("learning_rates", "a non-empty sequence of rates > 0", learning_rates)
+    for rate in learning_rates:
+        check_number("learning_rates", rate, 0, low_open=True)
+    return learning_rates
+
+
 def check_choice(name, value, choices):
     """Check that `value` is one of `choices`.
 

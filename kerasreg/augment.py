@@ -214,6 +214,9 @@ def mix_batch(images, labels, method="mixup", alpha=None, num_classes=None, seed
         fail("correct_lambda", "a bool (True or False)", correct_lambda)
     check_number("label_smoothing", label_smoothing, 0, 1, high_open=True)
     images = ops.cast(images, "float32")
+    if len(images.shape) != 4:
+        raise ValueError("`images` must be a batch of shape (B, H, W, C). "
+                         f"Received: images of shape {tuple(images.shape)}")
     parameters = mix_parameters(images, method, alpha, mode, probability, switch_probability,
                                 seed)
     labels = _smooth(soft_labels(labels, num_classes), label_smoothing)
@@ -524,6 +527,9 @@ def label_preservation(images, labels, transform, predict=None):
     >>> 0 in check.preserved and 8 in check.preserved
     True
     """
+    if not callable(transform):
+        fail("transform", "a callable mapping a batch of images to transformed images",
+             transform)
     images = np.asarray(images, "float32")
     labels = np.asarray(labels).ravel()
     if len(images) != len(labels) or len(images) == 0:

@@ -210,6 +210,8 @@ def batch_loss(running_mean, batch, previous_mean=0.0, previous_batch=-1):
     >>> round(batch_loss(3.3, 9, previous_mean=2.3, previous_batch=8), 6)  # 10*3.3 - 9*2.3
     12.3
     """
+    check_number("previous_batch", previous_batch, -1, integer=True)
+    check_number("batch", batch, previous_batch + 1, integer=True)
     total = (batch + 1) * float(running_mean) - (previous_batch + 1) * float(previous_mean)
     return total / (batch - previous_batch)
 

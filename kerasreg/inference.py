@@ -10,7 +10,7 @@ import numpy as np
 from keras import ops
 
 from kerasreg._layer_search import find_layers
-from kerasreg._validation import check_number, fail
+from kerasreg._validation import check_model, check_number, fail
 from kerasreg.layers.dropout import VanillaDropout
 
 # `keras.layers.Dropout` covers its subclasses: SpatialDropout1D/2D/3D, MCDropout.
@@ -45,6 +45,7 @@ def dropout_layers(model):
     >>> [layer.name for layer in dropout_layers(model)] == [model.layers[1].name]
     True
     """
+    check_model(model)
     return [layer for _, layer in find_layers(model, DROPOUT_TYPES)]
 
 
@@ -540,8 +541,7 @@ def bn_audit(model, x=None):
         Training by Reducing Internal Covariate Shift", ICML 2015;
         keras-team/keras#20285 (`training=False` overridden under `fit`).
     """
-    if not isinstance(model, keras.Model):
-        fail("model", "a keras.Model", model)
+    check_model(model)
     found = find_layers(model, keras.layers.BatchNormalization)
     layers = [layer for _, layer in found]
     x = _probe_inputs(model) if x is None else x
@@ -658,8 +658,7 @@ def recalibrate_bn(model, data, steps=None, batch_size=32):
         https://arxiv.org/abs/2105.07576 (PreciseBN); Li et al., "Revisiting
         Batch Normalization For Practical Domain Adaptation", 2016 (AdaBN).
     """
-    if not isinstance(model, keras.Model):
-        fail("model", "a keras.Model", model)
+    check_model(model)
     if steps is not None:
         check_number("steps", steps, 1, integer=True)
     check_number("batch_size", batch_size, 1, integer=True)

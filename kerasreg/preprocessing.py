@@ -18,7 +18,7 @@ come from the training data and are then applied to every split.
 import keras
 import numpy as np
 
-from kerasreg._validation import check_choice, check_number, fail
+from kerasreg._validation import check_choice, check_learning_rates, check_number, fail
 from kerasreg.callbacks import diverged
 
 IMAGE_VARIANTS = ("mean_image", "channel_mean", "channel_mean_std")
@@ -169,8 +169,7 @@ def sgd_loss_curves(model, x, y, learning_rates, epochs=20, batch_size=32,
     """
     check_number("epochs", epochs, 1, integer=True)
     check_number("batch_size", batch_size, 1, integer=True)
-    for learning_rate in learning_rates:
-        check_number("learning_rates", learning_rate, 0, low_open=True)
+    check_learning_rates(learning_rates)
     model.compile(optimizer=keras.optimizers.SGD(), loss=loss)
     initial = model.get_weights()
     curves = {}

@@ -162,6 +162,8 @@ def check_claims(*claims):
     >>> check_claims(good)
     'claims hold: helps'
     """
+    if not claims or not all(isinstance(result, Claim) for result in claims):
+        fail("claims", "one or more Claim returned by `claim`", claims)
     failed = [str(result) for result in claims if not result.holds]
     if failed:
         raise AssertionError("; ".join(failed))

@@ -49,7 +49,7 @@ import keras
 import numpy as np
 
 from kerasreg._layer_search import find_layers
-from kerasreg._validation import check_choice, check_number, fail
+from kerasreg._validation import check_choice, check_model, check_number, fail
 
 STRATEGIES = ("linear_probe", "finetune_top", "linear_probe_stages", "finetune_most")
 
@@ -229,6 +229,7 @@ def stage_names(base):
     >>> stage_names(base)
     ['c1', 'c2']
     """
+    check_model(base, "base")
     stages = []  # [last layer name, spatial size, holds a kernel]
     for layer in base.layers:
         shape = layer.output.shape
@@ -493,6 +494,8 @@ def pretrain_base(x, y, num_classes, filters=(16, 32, 64), epochs=15, batch_size
     >>> base.output_shape
     (None, 4)
     """
+    check_number("epochs", epochs, 1, integer=True)
+    check_number("batch_size", batch_size, 1, integer=True)
     keras.utils.set_random_seed(seed)
     source = source_cnn(x.shape[1:], num_classes, filters)
     source.compile(optimizer=keras.optimizers.Adam(learning_rate),
@@ -661,6 +664,7 @@ def batchnorm_layers(model):
     >>> [layer.name for layer in batchnorm_layers(model)]
     ['bn']
     """
+    check_model(model)
     return [layer for _, layer in find_layers(model, keras.layers.BatchNormalization)]
 
 

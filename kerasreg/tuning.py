@@ -25,7 +25,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from kerasreg._validation import check_number, fail
+from kerasreg._validation import check_learning_rates, check_number, fail
 from kerasreg.callbacks import DivergenceGuard
 
 
@@ -241,10 +241,7 @@ def find_learning_rate(build_fn, x, y, learning_rates=(1e-1, 1e-2, 1e-3, 1e-4), 
     """
     check_number("iterations", iterations, 1, integer=True)
     check_number("batch_size", batch_size, 1, integer=True)
-    if not len(learning_rates):
-        fail("learning_rates", "a non-empty sequence of rates > 0", learning_rates)
-    for rate in learning_rates:
-        check_number("learning_rates", rate, 0, low_open=True)
+    check_learning_rates(learning_rates)
     rows = []
     for rate in learning_rates:
         keras.utils.set_random_seed(seed)
