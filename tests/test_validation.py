@@ -1,6 +1,7 @@
+import keras
 import pytest
 
-from kerasreg._validation import check_choice, check_number
+from kerasreg._validation import check_choice, check_learning_rates, check_model, check_number
 
 
 @pytest.mark.parametrize("value", [1.5, -0.1, float("nan"), "0.5", True, None])
@@ -39,3 +40,20 @@ def test_check_number_rejects_infinity_by_default(value):
 
 def test_check_number_accepts_infinity_when_asked():
     assert check_number("patience", float("inf"), 0, finite=False) == float("inf")
+
+
+def test_check_model_names_the_argument_it_is_given():
+    with pytest.raises(ValueError, match=r"`base` must be a keras.Model. Received: base='cnn'"):
+        check_model("cnn", "base")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    assert check_model(model) is model
+
+
+@pytest.mark.parametrize("rates", [[], (), "0.1", [0.1, 0.0], [float("nan")], None])
+def test_check_learning_rates_wants_a_non_empty_sequence_of_positive_rates(rates):
+    with pytest.raises(ValueError, match="`learning_rates` must be"):
+        check_learning_rates(rates)
+
+
+def test_check_learning_rates_returns_valid_rates_unchanged():
+    assert check_learning_rates((1e-3, 0.1)) == (1e-3, 0.1)
