@@ -199,6 +199,28 @@ BAD_INPUTS = [
      "transform"),
     ("mix_batch one image", lambda: augment.mix_batch(IMAGES[0], np.arange(8), num_classes=10),
      "images"),
+    ("RandomPCALighting alpha_std -1", lambda: kl.RandomPCALighting(-1.0), "alpha_std"),
+    ("vanilla_dropout rate 1", lambda: kl.vanilla_dropout(IMAGES, 1.0, training=True), "rate"),
+    ("group_norm groups 0", lambda: kl.group_norm(IMAGES, 0), "groups"),
+    ("group_norm groups not dividing", lambda: kl.group_norm(IMAGES, 2), "groups"),
+    ("pca one row", lambda: kl.pca(np.ones((1, 3))), "len(data)"),
+    ("whitening_matrix epsilon -1", lambda: kl.whitening_matrix(np.ones(3), np.eye(3),
+                                                                epsilon=-1.0), "epsilon"),
+    ("moving_statistics not a model", lambda: transfer.moving_statistics("resnet"), "model"),
+    ("record empty name", lambda: report.record("", 1.0), "name"),
+    ("EpochDecay warmup -1", lambda: callbacks.EpochDecay(warmup_epochs=-1), "warmup_epochs"),
+    ("fold_batchnorm not a model", lambda: inference.fold_batchnorm("resnet"), "model"),
+    ("bn_audit not a model", lambda: inference.bn_audit(3), "model"),
+    ("fine_tune epochs 0", lambda: transfer.fine_tune(
+        _dense_model(), (np.ones((4, 4)), np.zeros(4)), {"top": ["hidden"]},
+        epochs_per_stage=0), "epochs_per_stage"),
+    ("train_and_score steps 0", lambda: transfer.train_and_score(
+        _dense_model(), (np.ones((4, 4)), np.zeros(4)), (np.ones((4, 4)), np.zeros(4)), steps=0),
+     "steps"),
+    ("mobilenet_base image_size 10", lambda: transfer.mobilenet_base(image_size=10, weights=None),
+     "image_size"),
+    ("save_weights_atomically suffix", lambda: callbacks.save_weights_atomically(
+        _dense_model(), "model.h5"), "checkpoint_path"),
     # datasets
     ("load_textures patch 0", lambda: datasets.load_textures(patch_size=0), "patch_size"),
     ("load_cifar10 limit 0", lambda: datasets.load_cifar10(limit=0), "limit"),
