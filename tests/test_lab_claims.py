@@ -34,7 +34,7 @@ LABS = ROOT / "labs"
 REQUIRED_CLAIMS = {
     "00_getting_started": ("training_learns",),
     "augmentation": ("augmentation_helps", "tta_helps"),
-    "cutout_mixup_cutmix": ("cutout_regularizes", "mixup_regularizes", "cutmix_regularizes"),
+    "cutout_mixup_cutmix": ("mixup_regularizes", "cutmix_regularizes"),
     "dropout": ("dropout_narrows_gap",),
     "stochastic_depth": ("stochastic_depth_saves_time",),
     "normalization": (),
@@ -49,6 +49,8 @@ WHERE_THEY_HOLD = {
     "augmentation": ("auto_augment_helps",),
     "stochastic_depth": ("stochastic_depth_generalizes",),
     "normalization": ("group_norm_small_batch",),
+    # Five seeds: +0.015 +- 0.008 (the lab's text): at the edge of noise at its scale.
+    "cutout_mixup_cutmix": ("cutout_regularizes",),
 }
 
 
@@ -70,11 +72,18 @@ def _holds(figures, claim):
             and figures[f"{claim}.difference"] > 2 * figures[f"{claim}.difference_se"])
 
 
+CHECKED = "claims hold: "  # the line `report.check_claims` prints
+
+
 def _asserted_claims(lab):
-    """Required claims, plus the where-they-hold claims that hold in the committed run."""
-    figures = read_records(nbformat.read(LABS / f"{lab}.ipynb", as_version=4))
-    return REQUIRED_CLAIMS[lab] + tuple(claim for claim in WHERE_THEY_HOLD.get(lab, ())
-                                        if _holds(figures, claim))
+    """The claims the lab asserts: those its committed run names after "claims hold: "."""
+    notebook = nbformat.read(LABS / f"{lab}.ipynb", as_version=4)
+    for cell in notebook.cells:
+        for line in "".join(output.get("text", "") for output in cell.get("outputs", [])
+                            ).splitlines():
+            if line.startswith(CHECKED):
+                return tuple(line[len(CHECKED):].split(", "))
+    return ()
 
 
 PARALLEL_RUNS = 2  # notebooks at a time, each kernel its own process
@@ -108,6 +117,7 @@ def test_committed_lab_records_its_claims_holding_over_three_seeds(lab):
     for claim in REQUIRED_CLAIMS[lab]:
         assert _holds(figures, claim), {name: value for name, value in figures.items()
                                         if name.startswith(claim)}
+    assert set(REQUIRED_CLAIMS[lab]) <= set(_asserted_claims(lab)), _asserted_claims(lab)
 
 
 # Switched off, a timing claim compares two identical networks: its
