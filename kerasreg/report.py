@@ -16,6 +16,7 @@ import sys
 from kerasreg._validation import fail
 
 MINIMUM_SEEDS = 3
+CLAIMS_HOLD = "claims hold: "  # how `check_claims` starts the line it prints on success
 
 MIME_TYPE = "application/vnd.kerasreg.record+json"
 
@@ -167,7 +168,7 @@ def check_claims(*claims):
     failed = [str(result) for result in claims if not result.holds]
     if failed:
         raise AssertionError("; ".join(failed))
-    return "claims hold: " + ", ".join(result.name for result in claims)
+    return CLAIMS_HOLD + ", ".join(result.name for result in claims)
 
 
 def _paired_values(technique, baseline):

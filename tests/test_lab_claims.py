@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 from kerasreg import notebooks
-from kerasreg.report import read_records
+from kerasreg.report import CLAIMS_HOLD, read_records
 
 ROOT = Path(__file__).resolve().parents[1]
 LABS = ROOT / "labs"
@@ -60,10 +60,10 @@ def _parameters(path):
                 if "parameters" in cell.metadata.get("tags", []))
 
 
-def _ablatable(lab):
+def _lab(lab):
+    """The lab's notebook; every lab's parameters cell has `ABLATE` (its claims can fail)."""
     path = LABS / f"{lab}.ipynb"
-    if "ABLATE = " not in _parameters(path):
-        pytest.skip(f"{lab} has no ABLATE parameter yet (labs issue, in progress)")
+    assert "ABLATE = " in _parameters(path), f"{lab} has no ABLATE parameter"
     return path
 
 
@@ -72,17 +72,14 @@ def _holds(figures, claim):
             and figures[f"{claim}.difference"] > 2 * figures[f"{claim}.difference_se"])
 
 
-CHECKED = "claims hold: "  # the line `report.check_claims` prints
-
-
 def _asserted_claims(lab):
     """The claims the lab asserts: those its committed run names after "claims hold: "."""
     notebook = nbformat.read(LABS / f"{lab}.ipynb", as_version=4)
     for cell in notebook.cells:
         for line in "".join(output.get("text", "") for output in cell.get("outputs", [])
                             ).splitlines():
-            if line.startswith(CHECKED):
-                return tuple(line[len(CHECKED):].split(", "))
+            if line.startswith(CLAIMS_HOLD):
+                return tuple(line[len(CLAIMS_HOLD):].split(", "))
     return ()
 
 
@@ -110,7 +107,7 @@ def _run_in_parallel(jobs, folder):
 
 @pytest.mark.parametrize("lab", sorted(REQUIRED_CLAIMS))
 def test_committed_lab_records_its_claims_holding_over_three_seeds(lab):
-    path = _ablatable(lab)
+    path = _lab(lab)
     figures = read_records(nbformat.read(path, as_version=4))
     for claim in REQUIRED_CLAIMS[lab] + WHERE_THEY_HOLD.get(lab, ()):
         assert f"{claim}.difference" in figures, f"{lab} does not record {claim}"
@@ -131,14 +128,14 @@ NOISE_ONLY_ABLATIONS = ("stochastic_depth",)
 def ablated(request, tmp_path_factory):
     """The selected labs that assert a claim, each run once with `ABLATE = True`."""
     labs = [lab for lab in _selected(request, ABLATION_TEST, "lab")
-            if "ABLATE = " in _parameters(LABS / f"{lab}.ipynb") and _asserted_claims(lab)]
+            if _asserted_claims(lab)]
     jobs = {lab: (LABS / f"{lab}.ipynb", {"ABLATE": True}) for lab in labs}
     return _run_in_parallel(jobs, tmp_path_factory.mktemp("ablated"))
 
 
 @pytest.mark.parametrize("lab", sorted(REQUIRED_CLAIMS))
 def test_lab_fails_at_its_claims_with_the_technique_switched_off(lab, ablated, tmp_path):
-    path = _ablatable(lab)
+    path = _lab(lab)
     if not _asserted_claims(lab):
         pytest.skip(f"{lab} asserts no claim at its scale (recorded and explained in the lab)")
     result = ablated[lab]
@@ -180,15 +177,11 @@ def keras_home(tmp_path_factory):
 ALL_NOTEBOOKS = sorted(ROOT.glob("labs/*.ipynb")) + sorted(ROOT.glob("lectures/*.ipynb"))
 
 
-def _reworked(path):
-    return path.parent != LABS or "ABLATE = " in _parameters(path)
-
-
 @pytest.fixture(scope="module")
 def online(request, keras_home, tmp_path_factory):
     """The selected notebooks, each run once with `ONLINE = True` against `keras_home`."""
     jobs = {path.stem: (path, _online_parameters(path))
-            for path in _selected(request, ONLINE_TEST, "path") if _reworked(path)}
+            for path in _selected(request, ONLINE_TEST, "path")}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KERAS_HOME", str(keras_home))  # the kernels inherit it
         return _run_in_parallel(jobs, tmp_path_factory.mktemp("online"))
@@ -196,7 +189,5 @@ def online(request, keras_home, tmp_path_factory):
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda path: path.stem)
 def test_colab_path_runs_offline_against_a_local_keras_cache(path, online):
-    if not _reworked(path):
-        _ablatable(path.stem)
     result = online[path.stem]
     assert result.passed, result.error
