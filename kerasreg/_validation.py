@@ -23,6 +23,106 @@ def fail(name, requirement, value):
     raise ValueError(f"`{name}` must be {requirement}. Received: {name}={value!r}")
 
 
+def fail_shape(name, requirement, shape):
+    """Raise the toolkit's `ValueError` for an array of the wrong shape.
+
+    Args:
+        name: the argument's name.
+        requirement: what a valid array is, e.g. "a batch of shape (B, H, W, C)".
+        shape: the shape received.
+
+    Example:
+    >>> fail_shape("images", "a batch of shape (B, H, W, C)", (8, 8))
+    Traceback (most recent call last):
+    ...
+    ValueError: `images` must be a batch of shape (B, H, W, C). Received: images of shape (8, 8)
+    """
+    raise ValueError(f"`{name}` must be {requirement}. Received: {name} of shape {tuple(shape)}")
+
+
+def check_images(images, name="images"):
+    """Check that `images` is a batch `(B, H, W, C)` (a rank-4 array or tensor).
+
+    Returns:
+        The images, unchanged.
+
+    Example:
+    >>> check_images(np.zeros((2, 8, 8, 3))).shape
+    (2, 8, 8, 3)
+    """
+    shape = _shape(images)
+    if len(shape) != 4:
+        fail_shape(name, "a batch of shape (B, H, W, C)", shape)
+    return images
+
+
+def check_one_per_image(name, values, images):
+    """Check that `values` holds one entry per image, where both counts are known.
+
+    Symbolic batch sizes (`None`) pass: a `tf.data` map or a compiled step
+    checks its own shapes.
+
+    Returns:
+        The values, unchanged.
+
+    Example:
+    >>> check_one_per_image("strengths", [0.1, 0.2], np.zeros((3, 8, 8, 1)))
+    Traceback (most recent call last):
+    ...
+    ValueError: `strengths` must be an array of one entry per image (3 images). Received: strengths of shape (2,)
+    """
+    shape, batch = _shape(values), _shape(images)[0]
+    count = shape[0] if len(shape) else None
+    if count is not None and batch is not None and count != batch:
+        fail_shape(name, f"an array of one entry per image ({batch} images)", shape)
+    return values
+
+
+def check_values(name, values, low, high):
+    """Check that concrete `values` lie in `[low, high]` (symbolic ones pass).
+
+    Returns:
+        The values, unchanged.
+
+    Example:
+    >>> check_values("lambdas", [0.5, 1.5], 0, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: `lambdas` must be numbers in [0, 1]. Received: lambdas=[0.5, 1.5]
+    """
+    array = concrete_values(values)
+    if array is not None and array.size and not (
+            np.isfinite(array).all() and array.min() >= low and array.max() <= high):
+        shown = array.tolist() if array.size <= 10 else f"an array in [{array.min()}, {array.max()}]"
+        fail(name, f"numbers in [{low}, {high}]", shown)
+    return values
+
+
+def check_value_range(value_range):
+    """Check a pixel range `(low, high)`: two finite numbers with `low < high`.
+
+    Returns:
+        The range as a tuple.
+
+    Example:
+    >>> check_value_range([0, 255])
+    (0, 255)
+    """
+    valid = (isinstance(value_range, (tuple, list)) and len(value_range) == 2
+             and all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                     and np.isfinite(v) for v in value_range)
+             and value_range[0] < value_range[1])
+    if not valid:
+        fail("value_range", "a pair (low, high) of finite numbers with low < high", value_range)
+    return tuple(value_range)
+
+
+def _shape(values):
+    """The (static) shape of an array, tensor or nested list."""
+    shape = getattr(values, "shape", None)
+    return tuple(np.shape(values) if shape is None else shape)
+
+
 def check_number(name, value, low=None, high=None, low_open=False, high_open=False,
                  integer=False, finite=True):
     """Check that `value` is a real number (an int when `integer`) in a range.

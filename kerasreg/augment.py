@@ -24,10 +24,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasreg._validation import check_choice, check_number, concrete_values, fail
+from kerasreg._validation import (check_choice, check_images, check_number,
+                                  check_one_per_image, check_value_range, check_values,
+                                  concrete_values, fail, fail_shape)
 from kerasreg.layers.augmentation import (AugmentationPipeline, Cutout, Dequantize,
-                                          RandomLensDistortion, RandomScaleCrop,
-                                          _check_value_range, fill_boxes)
+                                          RandomLensDistortion, RandomScaleCrop, fill_boxes)
 from kerasreg.layers.auto_augment import RandAugment, TrivialAugment
 
 METHODS = ("mixup", "cutmix", "switch")
@@ -114,7 +115,7 @@ def pipeline(steps, value_range=(0, 1), seed=None, name="augmentation"):
     if not isinstance(steps, (list, tuple)) or not steps:
         fail("steps", "a non-empty list of step names, (name, arguments) pairs or layers",
              steps)
-    _check_value_range(value_range)
+    check_value_range(value_range)
     if seed is not None:
         check_number("seed", seed, 0, integer=True)
     layers = [_make_step(step, value_range, None if seed is None else seed + index)
@@ -213,14 +214,11 @@ def mix_batch(images, labels, method="mixup", alpha=None, num_classes=None, seed
     if not isinstance(correct_lambda, bool):  # check_choice would let 0 and 1 through
         fail("correct_lambda", "a bool (True or False)", correct_lambda)
     check_number("label_smoothing", label_smoothing, 0, 1, high_open=True)
-    images = ops.cast(images, "float32")
-    if len(images.shape) != 4:
-        raise ValueError("`images` must be a batch of shape (B, H, W, C). "
-                         f"Received: images of shape {tuple(images.shape)}")
+    images = check_images(ops.cast(images, "float32"))
     parameters = mix_parameters(images, method, alpha, mode, probability, switch_probability,
                                 seed)
     labels = _smooth(soft_labels(labels, num_classes), label_smoothing)
-    _check_batch(images, labels)
+    check_one_per_image("labels", labels, images)
     if method == "mixup":
         return mixup(images, labels, parameters["lambdas"], parameters["permutation"])
     if method == "cutmix":
@@ -335,7 +333,7 @@ def mixup(images, labels, lambdas, permutation):
     >>> ops.convert_to_numpy(mixed_x).ravel().tolist(), ops.convert_to_numpy(mixed_y)[0].tolist()
     ([0.25, 0.75], [0.75, 0.25])
     """
-    images, labels = ops.convert_to_tensor(images), ops.convert_to_tensor(labels)
+    images, labels = _check_mix_arguments(images, labels, permutation, lambdas)
     return (_blend(images, ops.take(images, permutation, axis=0), lambdas),
             _blend(labels, ops.take(labels, permutation, axis=0), lambdas))
 
@@ -370,12 +368,12 @@ def cutmix(images, labels, corners, sizes, permutation, lambdas=None):
     >>> ops.convert_to_numpy(mixed_y).tolist()
     [[0.9375, 0.0625], [1.0, 0.0]]
     """
-    images, labels = ops.convert_to_tensor(images), ops.convert_to_tensor(labels)
+    images, labels = _check_mix_arguments(images, labels, permutation, lambdas)
     corners, sizes = ops.cast(corners, "int32"), ops.cast(sizes, "int32")
-    weights = _kept_fraction(images, corners, sizes) if lambdas is None else lambdas
-    images = fill_boxes(images, corners[:, None], sizes[:, None],
+    pasted = fill_boxes(images, corners[:, None], sizes[:, None],
                         ops.take(images, permutation, axis=0))
-    return images, _blend(labels, ops.take(labels, permutation, axis=0), weights)
+    weights = _kept_fraction(images, corners, sizes) if lambdas is None else lambdas
+    return pasted, _blend(labels, ops.take(labels, permutation, axis=0), weights)
 
 
 def mix(images, labels, lambdas, use_cutmix, corners, sizes, permutation, correct_lambda=True):
@@ -533,8 +531,8 @@ def label_preservation(images, labels, transform, predict=None):
     images = np.asarray(images, "float32")
     labels = np.asarray(labels).ravel()
     if len(images) != len(labels) or len(images) == 0:
-        raise ValueError(f"`labels` must hold one integer class per image ({len(images)} "
-                         f"images). Received: labels of shape {labels.shape}")
+        fail_shape("labels", f"an array of one integer class per image ({len(images)} images)",
+                   labels.shape)
     if not np.isfinite(images).all():
         fail("images", "finite numbers", "an array holding NaN or inf")
     _check_class_indices(labels, np.inf)
@@ -590,12 +588,17 @@ def _check_class_indices(values, num_classes):
                          f"Received: labels holding {bad}")
 
 
-def _check_batch(images, labels):
-    """One label per image, when both batch sizes are known."""
-    count, batch = labels.shape[0] if len(labels.shape) else None, images.shape[0]
-    if count is not None and batch is not None and count != batch:
-        raise ValueError(f"`labels` must hold one label per image ({batch} images). "
-                         f"Received: labels of shape {tuple(labels.shape)}")
+def _check_mix_arguments(images, labels, permutation, lambdas):
+    """`(images, labels)` as tensors, after checking one of each argument per image."""
+    images, labels = ops.convert_to_tensor(images), ops.convert_to_tensor(labels)
+    check_one_per_image("labels", labels, images)
+    check_one_per_image("permutation", permutation, images)
+    if images.shape[0] is not None:
+        check_values("permutation", permutation, 0, images.shape[0] - 1)
+    if lambdas is not None:
+        check_one_per_image("lambdas", lambdas, images)
+        check_values("lambdas", lambdas, 0, 1)
+    return images, labels
 
 
 def _seeds(seed, count):

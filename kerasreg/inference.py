@@ -10,7 +10,7 @@ import numpy as np
 from keras import ops
 
 from kerasreg._layer_search import find_layers
-from kerasreg._validation import check_model, check_number, fail
+from kerasreg._validation import check_model, check_number, fail, fail_shape
 from kerasreg.layers.dropout import VanillaDropout
 
 # `keras.layers.Dropout` covers its subclasses: SpatialDropout1D/2D/3D, MCDropout.
@@ -144,8 +144,7 @@ def _check_not_empty(x):
     if isinstance(x, (tuple, list, dict)) or hasattr(x, "shape"):
         arrays = keras.tree.flatten(x)
         if arrays and hasattr(arrays[0], "shape") and arrays[0].shape[0] == 0:
-            raise ValueError("`x` must hold at least one example. Received: x of shape "
-                             f"{tuple(arrays[0].shape)}")
+            fail_shape("x", "an array of at least one example", arrays[0].shape)
 
 
 class _MonteCarlo(keras.Model):

@@ -233,7 +233,7 @@ def initializer_for_layer(initializer, index):
 
     Args:
         initializer: a Keras initializer, or its name.
-        index: the layer's position, an integer.
+        index: the layer's position, an integer >= 0.
 
     Returns:
         A Keras initializer.
@@ -244,6 +244,7 @@ def initializer_for_layer(initializer, index):
     >>> bool(keras.ops.all(first == second))
     False
     """
+    check_number("index", index, 0, integer=True)
     seed = getattr(initializer, "seed", None)
     if not isinstance(seed, int):
         return initializer

@@ -217,6 +217,8 @@ def read_records(notebook):
     Returns:
         A dict `{name: value}`.
     """
+    if not hasattr(notebook, "cells"):
+        fail("notebook", "a notebook read with nbformat.read", notebook)
     figures = {}
     for cell in notebook.cells:
         for output in cell.get("outputs", []):

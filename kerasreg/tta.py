@@ -11,7 +11,7 @@ produce the crops, `tta_predict` runs a model over them in batches of
 import numpy as np
 from keras import ops
 
-from kerasreg._validation import check_number, fail
+from kerasreg._validation import check_number, fail, fail_shape
 from kerasreg.layers.augmentation import resized_shape
 
 LECTURE_SCALES = (224, 256, 384, 480, 640)
@@ -177,8 +177,8 @@ def _sum_over_ten_crops(model, images, crop_size, batch_size):
 def _check_images(images):
     if (len(images.shape) != 4 or None in tuple(images.shape)[1:]
             or images.shape[0] == 0):
-        raise ValueError("`images` must be a batch of shape (B, H, W, C) with B >= 1 and "
-                         f"known H, W and C. Received: images of shape {tuple(images.shape)}")
+        fail_shape("images", "a batch of shape (B, H, W, C) with B >= 1 and known H, W and C",
+                   images.shape)
     return tuple(images.shape)
 
 

@@ -386,7 +386,7 @@ def test_mix_batch_rejects_class_indices_that_are_not_whole_numbers_in_range(lab
 def test_mix_batch_rejects_a_label_count_unlike_the_batch(labels):
     with pytest.raises(ValueError) as error:
         mix_batch(np.zeros((4, 4, 4, 1)), labels, num_classes=4, seed=0)
-    assert str(error.value) == ("`labels` must hold one label per image (4 images). "
+    assert str(error.value) == ("`labels` must be an array of one entry per image (4 images). "
                                 f"Received: labels of shape {(len(labels), 4)}")
 
 
@@ -624,8 +624,8 @@ def test_label_preservation_uses_a_given_classifier():
 def test_label_preservation_rejects_mismatched_labels():
     with pytest.raises(ValueError) as error:
         label_preservation(np.zeros((4, 2)), [0, 1, 0], lambda x: x)
-    assert str(error.value) == ("`labels` must hold one integer class per image (4 images). "
-                                "Received: labels of shape (3,)")
+    assert str(error.value) == ("`labels` must be an array of one integer class per image "
+                                "(4 images). Received: labels of shape (3,)")
 
 
 def test_augment_docstring_examples_run():

@@ -189,7 +189,7 @@ def test_single_image_is_augmented():
     (lambda: RandAugment(magnitude=31), "`magnitude` must be a number in [0, 30]. "
                                         "Received: magnitude=31"),
     (lambda: RandAugment(value_range=(1, 0)), "`value_range` must be a pair (low, high) of "
-                                              "numbers with low < high. Received: "
+                                              "finite numbers with low < high. Received: "
                                               "value_range=(1, 0)"),
     (lambda: TrivialAugment(value_range=(0,)), "`value_range` must be a pair"),
     (lambda: TrivialAugment(value_range="0-1"), "`value_range` must be a pair"),

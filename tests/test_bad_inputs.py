@@ -14,9 +14,10 @@ import keras
 import numpy as np
 import pytest
 
-from kerasreg import (augment, callbacks, curves, datasets, inference, models, plots,
-                      preprocessing, report, transfer, tta, tuning)
+from kerasreg import (augment, callbacks, curves, datasets, inference, initialization, models,
+                      plots, preprocessing, report, transfer, tta, tuning)
 from kerasreg import layers as kl
+from kerasreg.layers.augmentation import pca_lighting
 
 NAN = float("nan")
 IMAGES = np.random.default_rng(0).random((4, 8, 8, 3)).astype("float32")
@@ -225,10 +226,33 @@ BAD_INPUTS = [
     ("load_textures patch 0", lambda: datasets.load_textures(patch_size=0), "patch_size"),
     ("load_cifar10 limit 0", lambda: datasets.load_cifar10(limit=0), "limit"),
     ("sample_photos unknown", lambda: datasets.sample_photos(["moon"]), "names"),
-    # datasets
     ("load_digits image_size 0", lambda: datasets.load_digits(image_size=0), "image_size"),
     ("load_tabular name", lambda: datasets.load_tabular("titanic"), "name"),
     ("wrong_labels fraction 2", lambda: datasets.wrong_labels([0, 1], 2.0), "fraction"),
+    # image operations with fixed parameters
+    ("cutout size 0", lambda: kl.cutout(IMAGES, np.zeros((4, 1, 2)), 0), "size"),
+    ("cutout rank 3", lambda: kl.cutout(IMAGES[0], np.zeros((4, 1, 2)), 2), "images"),
+    ("fill_boxes count", lambda: kl.fill_boxes(IMAGES, np.zeros((3, 1, 2)), np.ones((3, 1, 2)),
+                                               0.0), "corners"),
+    ("lens_distortion count", lambda: kl.lens_distortion(IMAGES, [0.1, 0.2]), "strengths"),
+    ("pca_lighting count", lambda: pca_lighting(IMAGES, np.zeros((2, 3)), np.ones(3), np.eye(3)),
+     "alphas"),
+    ("scale_crop crop 0", lambda: kl.scale_crop(IMAGES, [8] * 4, np.zeros((4, 2)), 0),
+     "crop_size"),
+    ("scale_crop count", lambda: kl.scale_crop(IMAGES, [8] * 3, np.zeros((4, 2)), 4),
+     "short_sides"),
+    ("resized_shape 0", lambda: kl.resized_shape(8, 8, 0), "short_side"),
+    ("mixup count", lambda: augment.mixup(IMAGES, np.eye(4), [0.5] * 3, [1, 0, 3, 2]),
+     "lambdas"),
+    ("mixup lambda 1.5", lambda: augment.mixup(IMAGES, np.eye(4), [1.5] * 4, [1, 0, 3, 2]),
+     "lambdas"),
+    ("mixup partner 4", lambda: augment.mixup(IMAGES, np.eye(4), [0.5] * 4, [1, 0, 3, 4]),
+     "permutation"),
+    ("cutmix labels count", lambda: augment.cutmix(IMAGES, np.eye(3), np.zeros((4, 2)),
+                                                   np.ones((4, 2)), [1, 0, 3, 2]), "labels"),
+    ("initializer_for_layer -1", lambda: initialization.initializer_for_layer(
+        keras.initializers.HeNormal(seed=0), -1), "index"),
+    ("read_records path", lambda: report.read_records("labs/dropout.ipynb"), "notebook"),
 ]
 
 

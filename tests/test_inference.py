@@ -193,7 +193,8 @@ def test_mc_predict_rejects_an_empty_batch():
                               keras.layers.Dense(2)])
     with pytest.raises(ValueError) as error:
         mc_predict(model, np.zeros((0, 5), "float32"))
-    assert str(error.value) == "`x` must hold at least one example. Received: x of shape (0, 5)"
+    assert str(error.value) == ("`x` must be an array of at least one example. "
+                                "Received: x of shape (0, 5)")
 
 
 @pytest.mark.parametrize("samples", [0, -1, 2.5, True])

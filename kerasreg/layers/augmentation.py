@@ -28,7 +28,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasreg._validation import check_number, concrete_values, fail
+from kerasreg._validation import (check_images, check_number, check_one_per_image,
+                                  check_value_range, check_values, concrete_values, fail)
 from kerasreg.layers.whitening import pca
 
 
@@ -41,7 +42,7 @@ def resized_shape(height, width, short_side):
     Args:
         height: image height.
         width: image width.
-        short_side: the new length of the shorter side (a scalar or a
+        short_side: the new length of the shorter side, >= 1 (a scalar or a
             tensor of per-image lengths).
 
     Returns:
@@ -51,6 +52,7 @@ def resized_shape(height, width, short_side):
     >>> [int(side) for side in resized_shape(300, 451, 256)]
     [256, 385]
     """
+    check_values("short_side", short_side, 1, np.inf)
     height, width = ops.cast(height, "float32"), ops.cast(width, "float32")
     scale = ops.cast(short_side, "float32") / ops.minimum(height, width)
     return (ops.cast(ops.round(height * scale), "int32"),
@@ -71,7 +73,7 @@ def scale_crop(images, short_sides, offsets, crop_size):
         short_sides: `(B,)` resized short-side lengths, each >= `crop_size`.
         offsets: `(B, 2)` integer (row, column) of each crop's top-left
             corner in the resized image.
-        crop_size: side of the square crop, an int.
+        crop_size: side of the square crop, an int >= 1.
 
     Returns:
         `(B, crop_size, crop_size, C)`.
@@ -83,7 +85,10 @@ def scale_crop(images, short_sides, offsets, crop_size):
     >>> keras.ops.convert_to_numpy(crop)[0, ..., 0].tolist()
     [[6.0, 7.0], [10.0, 11.0]]
     """
-    images = ops.convert_to_tensor(images)
+    check_number("crop_size", crop_size, 1, integer=True)
+    images = check_images(ops.convert_to_tensor(images))
+    check_one_per_image("short_sides", short_sides, images)
+    check_one_per_image("offsets", offsets, images)
     height, width = ops.shape(images)[1], ops.shape(images)[2]
     new_height, new_width = resized_shape(height, width, short_sides)
     offsets = ops.cast(offsets, "float32")
@@ -109,7 +114,7 @@ def cutout(images, centers, size, fill_value=0.0):
     Args:
         images: `(B, H, W, C)` tensor.
         centers: `(B, count, 2)` integer (row, column) of each square's centre.
-        size: side of the squares in pixels, an int.
+        size: side of the squares in pixels, an int >= 1.
         fill_value: value written into the squares. Defaults to `0.0`.
 
     Returns:
@@ -121,6 +126,7 @@ def cutout(images, centers, size, fill_value=0.0):
     >>> keras.ops.convert_to_numpy(out)[0, ..., 0].astype(int).tolist()
     [[1, 1, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1]]
     """
+    check_values("size", size, 1, np.inf)  # a Python int, or the layer's tensor
     corners = ops.cast(centers, "int32") - size // 2  # (B, count, 2)
     return fill_boxes(images, corners, ops.full(ops.shape(corners), size, "int32"),
                       fill_value)
@@ -152,7 +158,9 @@ def fill_boxes(images, corners, sizes, values):
     >>> keras.ops.convert_to_numpy(out)[0, ..., 0].astype(int).tolist()
     [[0, 0, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]]
     """
-    images = ops.convert_to_tensor(images)
+    images = check_images(ops.convert_to_tensor(images))
+    check_one_per_image("corners", corners, images)
+    check_one_per_image("sizes", sizes, images)
     batch, height, width, channels = ops.shape(images)
     corners, sizes = ops.cast(corners, "int32"), ops.cast(sizes, "int32")
     in_rows = _in_interval(height, corners[..., 0], sizes[..., 0])  # (B, count, H)
@@ -192,7 +200,8 @@ def lens_distortion(images, strengths):
     >>> bool(np.allclose(keras.ops.convert_to_numpy(same), image))
     True
     """
-    images = ops.convert_to_tensor(images)
+    images = check_images(ops.convert_to_tensor(images))
+    check_one_per_image("strengths", strengths, images)
     height, width = ops.shape(images)[1], ops.shape(images)[2]
     center_row = (ops.cast(height, "float32") - 1) / 2
     center_col = (ops.cast(width, "float32") - 1) / 2
@@ -229,7 +238,8 @@ def pca_lighting(images, alphas, eigenvalues, eigenvectors):
     >>> keras.ops.convert_to_numpy(out)[0, 1, 1].tolist()
     [0.5, 0.0, 1.0]
     """
-    images = ops.convert_to_tensor(images)
+    images = check_images(ops.convert_to_tensor(images))
+    check_one_per_image("alphas", alphas, images)
     weights = ops.cast(alphas, "float32") * ops.cast(eigenvalues, "float32")
     shifts = ops.matmul(weights, ops.transpose(ops.cast(eigenvectors, "float32")))
     return images + ops.cast(shifts, images.dtype)[:, None, None, :]
@@ -666,8 +676,7 @@ class AugmentationPipeline(keras.layers.Pipeline):
 
     def __init__(self, layers, value_range=None, name=None):
         if value_range is not None:
-            _check_value_range(value_range)
-            value_range = tuple(value_range)
+            value_range = check_value_range(value_range)
         super().__init__(layers, name=name)
         self.value_range = value_range
 
@@ -689,15 +698,6 @@ class AugmentationPipeline(keras.layers.Pipeline):
             else:
                 inputs = layer(inputs, training=training)
         return inputs
-
-
-def _check_value_range(value_range):
-    valid = (isinstance(value_range, (tuple, list)) and len(value_range) == 2
-             and all(isinstance(v, numbers.Real) and not isinstance(v, bool)
-                     and np.isfinite(v) for v in value_range)
-             and value_range[0] < value_range[1])
-    if not valid:
-        fail("value_range", "a pair (low, high) of finite numbers with low < high", value_range)
 
 
 def _check_pixel_range(inputs, value_range):

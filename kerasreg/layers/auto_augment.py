@@ -15,12 +15,10 @@ lab cell can pass its own). The whole batch goes through each operation
 slot at once (`image_ops.apply_operations`): no loop over the images.
 """
 
-import numbers
-
 import keras
 from keras import ops
 
-from kerasreg._validation import check_number, fail
+from kerasreg._validation import check_number, check_value_range, fail
 from kerasreg.layers.augmentation import _ImageAugmentation
 from kerasreg.layers.image_ops import OPERATIONS, apply_operations
 
@@ -128,11 +126,7 @@ class _AutoAugment(_ImageAugmentation):
 
     def __init__(self, value_range=(0, 1), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        if (not isinstance(value_range, (tuple, list)) or len(value_range) != 2
-                or not all(_is_real(v) for v in value_range)
-                or not value_range[0] < value_range[1]):
-            fail("value_range", "a pair (low, high) of numbers with low < high", value_range)
-        self.value_range = tuple(value_range)
+        self.value_range = check_value_range(value_range)
 
     def draw(self, images, num_ops):
         """`(operations, signs, uniforms)`, each `(B, num_ops)`, from one uniform draw."""
@@ -261,7 +255,3 @@ class TrivialAugment(_AutoAugment):
         bins = ops.minimum(ops.floor(uniforms * BINS), BINS - 1)
         return {"operations": operations,
                 "magnitudes": self.arguments(images, operations, bins, signs)}
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)

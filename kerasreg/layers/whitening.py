@@ -184,6 +184,8 @@ def _moments(data):
     """
     count, mean, scatter = 0, None, None
     for batch in _batches(data):
+        if not len(batch):  # an empty batch adds nothing (and has no mean)
+            continue
         batch_count, batch_mean = len(batch), batch.mean(axis=0)
         if mean is None:
             mean, scatter = np.zeros_like(batch_mean), np.zeros((len(batch_mean),) * 2)
