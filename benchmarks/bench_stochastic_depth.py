@@ -52,7 +52,7 @@ SAMPLE_COST = 0.10  # sample mode: at most 10% more
 
 def build(depth, width, image_size, mode):
     model = resnet(depth=depth, width=width, input_shape=(image_size, image_size, 3),
-                   stochastic_depth=None if mode == "plain" else 0.5,
+                   final_survival=None if mode == "plain" else 0.5,
                    stochastic_depth_mode="batch" if mode == "plain" else mode)
     model.compile(keras.optimizers.SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy")
     return model

@@ -6,6 +6,8 @@ a model of its own. All builders return an uncompiled `keras.Model` whose
 output is class probabilities (softmax, float32 even under mixed precision).
 """
 
+import warnings
+
 import keras
 
 from kerasreg._validation import check_choice, check_number, fail
@@ -95,9 +97,9 @@ def small_cnn(input_shape, num_classes, filters=(32, 64), norm=None, dropout=0.0
     return keras.Model(inputs, _classifier(x, num_classes), name=name)
 
 
-def resnet(depth=20, width=16, norm="batch", dropout=0.0, stochastic_depth=None,
+def resnet(depth=20, width=16, norm="batch", dropout=0.0, final_survival=None,
            stochastic_depth_mode="batch", input_shape=(32, 32, 3), num_classes=10,
-           seed=None, name=None):
+           seed=None, name=None, *, stochastic_depth=None):
     """The CIFAR ResNet of He et al. (depth 6n + 2: three stages of n basic blocks).
 
     Stages have `width`, `2 * width`, `4 * width` channels; the first block
@@ -109,10 +111,11 @@ def resnet(depth=20, width=16, norm="batch", dropout=0.0, stochastic_depth=None,
         width: channels of the first stage. Defaults to `16`.
         norm: one of `NORMS` (see `normalization`). Defaults to `"batch"`.
         dropout: drop rate before the classifier. Defaults to `0.0`.
-        stochastic_depth: final survival probability `p_L` of the linear
-            rule of Huang et al. (2016); each block `l` of `L` survives with
-            `1 - l / L * (1 - p_L)` (a downsampling block keeps its
-            projection shortcut when dropped). `None` turns it off.
+        final_survival: survival probability `p_L` of the last block under
+            the linear rule of Huang et al. (2016); each block `l` of `L`
+            survives with `1 - l / L * (1 - p_L)` (a downsampling block keeps
+            its projection shortcut when dropped). `None` turns stochastic
+            depth off. timm's `drop_path_rate` is `1 - final_survival`.
             Defaults to `None`.
         stochastic_depth_mode: `"batch"` or `"sample"`, see
             `kerasreg.layers.StochasticDepth`. Defaults to `"batch"`.
@@ -121,6 +124,8 @@ def resnet(depth=20, width=16, norm="batch", dropout=0.0, stochastic_depth=None,
         seed: seed of the stochastic-depth draws; block `l` uses `seed + l`,
             so the blocks draw independently. Defaults to `None`.
         name: model name. Defaults to `"resnet{depth}"`.
+        stochastic_depth: the old name of `final_survival` (the same
+            meaning), kept working with a `DeprecationWarning`.
 
     Returns:
         A `keras.Model`.
@@ -136,11 +141,12 @@ def resnet(depth=20, width=16, norm="batch", dropout=0.0, stochastic_depth=None,
     check_number("width", width, 1, integer=True)
     check_choice("norm", norm, NORMS)
     check_number("dropout", dropout, 0, 1, high_open=True)
-    if stochastic_depth is not None:
-        check_number("stochastic_depth", stochastic_depth, 0, 1, low_open=True)
+    final_survival = _renamed_final_survival(final_survival, stochastic_depth)
+    if final_survival is not None:
+        check_number("final_survival", final_survival, 0, 1, low_open=True)
     _check_classes(num_classes)
     blocks_per_stage = (depth - 2) // 6
-    survival = _block_survival(3 * blocks_per_stage, stochastic_depth)
+    survival = _block_survival(3 * blocks_per_stage, final_survival)
     inputs = keras.Input(input_shape)
     x = _conv_norm(inputs, width, 1, norm)
     x = keras.layers.Activation("relu")(x)
@@ -207,6 +213,19 @@ def _basic_block(x, channels, stride, norm, survival_probability, mode, seed):
     else:
         x = keras.layers.Add()([x if shortcut is None else shortcut(x), branch(x)])
     return keras.layers.Activation("relu")(x)
+
+
+def _renamed_final_survival(final_survival, stochastic_depth):
+    """`final_survival`, or the value passed under its old name `stochastic_depth`."""
+    if stochastic_depth is None:
+        return final_survival
+    if final_survival is not None:
+        fail("stochastic_depth", "None when final_survival is given (it is its old name)",
+             stochastic_depth)
+    warnings.warn("`resnet(stochastic_depth=...)` is deprecated: pass the same value as "
+                  "`final_survival` (the last block's survival probability; timm's "
+                  "`drop_path_rate` is 1 - final_survival).", DeprecationWarning, stacklevel=3)
+    return stochastic_depth
 
 
 def _block_survival(num_blocks, final_survival):

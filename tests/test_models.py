@@ -86,8 +86,10 @@ def test_resnet_without_norm_keeps_conv_biases():
     ({"norm": "weight"}, "`norm` must be one of 'batch', 'group', 'layer', 'instance', None. "
                          "Received: norm='weight'"),
     ({"dropout": 1.0}, "`dropout` must be a number in [0, 1). Received: dropout=1.0"),
-    ({"stochastic_depth": 0.0},
-     "`stochastic_depth` must be a number in (0, 1]. Received: stochastic_depth=0.0"),
+    ({"final_survival": 0.0},
+     "`final_survival` must be a number in (0, 1]. Received: final_survival=0.0"),
+    ({"final_survival": 0.5, "stochastic_depth": 0.5},
+     "`stochastic_depth` must be None when final_survival is given"),
     ({"num_classes": 1}, "`num_classes` must be an integer >= 2. Received: num_classes=1"),
 ])
 def test_resnet_rejects_bad_arguments(arguments, message):
@@ -103,6 +105,15 @@ def test_mlp_rejects_a_bad_dropout_rate():
 
 
 def test_resnet_gives_each_stochastic_depth_block_its_own_seed():
-    model = models.resnet(depth=14, width=4, input_shape=(8, 8, 1), stochastic_depth=0.5, seed=7)
+    model = models.resnet(depth=14, width=4, input_shape=(8, 8, 1), final_survival=0.5, seed=7)
     seeds = [layer.seed for layer in model.layers if isinstance(layer, StochasticDepth)]
     assert len(seeds) == len(set(seeds)) == 6
+
+
+def test_resnet_keeps_the_old_name_of_final_survival_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="pass the same value as `final_survival`"):
+        old = models.resnet(depth=14, width=4, input_shape=(8, 8, 1), stochastic_depth=0.2)
+    new = models.resnet(depth=14, width=4, input_shape=(8, 8, 1), final_survival=0.2)
+    survival = [[layer.survival_probability for layer in model.layers
+                 if isinstance(layer, StochasticDepth)] for model in (old, new)]
+    assert survival[0] == survival[1] and survival[0][-1] == pytest.approx(0.2)

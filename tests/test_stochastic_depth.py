@@ -350,7 +350,7 @@ def test_resnet_with_stochastic_depth_trains_mixed_float16():
         pytest.skip("float16 ResNet training is too slow for a unit test on JAX's CPU")
     assert_trains_mixed_precision(
         lambda: kerasreg.models.resnet(depth=8, width=4, input_shape=(8, 8, 3),
-                                       stochastic_depth=0.5, seed=0),
+                                       final_survival=0.5, seed=0),
         _inputs((4, 8, 8, 3)), np.arange(4), loss="sparse_categorical_crossentropy", steps=1)
 
 
@@ -361,7 +361,7 @@ def test_stochastic_depth_runs_mirrored():
 
 def test_resnet_stochastic_depth_uses_the_linear_rule_and_trains():
     model = kerasreg.models.resnet(depth=14, width=4, input_shape=(16, 16, 3),
-                                   stochastic_depth=0.5, seed=0)
+                                   final_survival=0.5, seed=0)
     blocks = [layer for layer in model.layers if isinstance(layer, StochasticDepth)]
     # Six blocks, all droppable; the first of stages 2 and 3 keeps its projection.
     assert [block.survival_probability for block in blocks] == pytest.approx(
@@ -376,7 +376,7 @@ def test_resnet_stochastic_depth_uses_the_linear_rule_and_trains():
 
 def test_resnet_with_shortcut_blocks_saves_and_loads(tmp_path):
     model = kerasreg.models.resnet(depth=8, width=4, input_shape=(8, 8, 3),
-                                   stochastic_depth=0.5, seed=0)
+                                   final_survival=0.5, seed=0)
     path = str(tmp_path / "resnet.keras")
     model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)

@@ -113,7 +113,7 @@ def test_freeze_can_leave_later_batchnorm_layers_trainable(base):
 
 
 def test_freeze_keeps_the_batchnorm_inside_a_residual_branch_frozen():
-    model = models.resnet(depth=8, width=4, input_shape=(8, 8, 3), stochastic_depth=0.5)
+    model = models.resnet(depth=8, width=4, input_shape=(8, 8, 3), final_survival=0.5)
     inside = [layer for block in model.layers if isinstance(block, StochasticDepth)
               for layer in block.branch.layers
               if isinstance(layer, keras.layers.BatchNormalization)]
