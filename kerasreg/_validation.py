@@ -192,6 +192,23 @@ def check_learning_rates(learning_rates):
     return learning_rates
 
 
+def check_bool(name, value):
+    """Check that `value` is `True` or `False` (not 0, 1 or a string).
+
+    Returns:
+        The value, unchanged.
+
+    Example:
+    >>> check_bool("zca", "yes")
+    Traceback (most recent call last):
+    ...
+    ValueError: `zca` must be a bool (True or False). Received: zca='yes'
+    """
+    if not isinstance(value, bool):
+        fail(name, "a bool (True or False)", value)
+    return value
+
+
 def check_choice(name, value, choices):
     """Check that `value` is one of `choices`.
 

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasreg._validation import (check_choice, check_images, check_number,
+from kerasreg._validation import (check_bool, check_choice, check_images, check_number,
                                   check_one_per_image, check_value_range, check_values,
                                   concrete_values, fail, fail_shape)
 from kerasreg.layers.augmentation import (AugmentationPipeline, Cutout, Dequantize,
@@ -211,8 +211,7 @@ def mix_batch(images, labels, method="mixup", alpha=None, num_classes=None, seed
         Classifiers with Localizable Features", ICCV 2019.
         Wightman, timm `timm/data/mixup.py` (`Mixup`).
     """
-    if not isinstance(correct_lambda, bool):  # check_choice would let 0 and 1 through
-        fail("correct_lambda", "a bool (True or False)", correct_lambda)
+    check_bool("correct_lambda", correct_lambda)
     check_number("label_smoothing", label_smoothing, 0, 1, high_open=True)
     images = check_images(ops.cast(images, "float32"))
     parameters = mix_parameters(images, method, alpha, mode, probability, switch_probability,

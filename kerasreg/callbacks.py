@@ -15,7 +15,7 @@ import warnings
 import keras
 import numpy as np
 
-from kerasreg._validation import check_choice, check_number, fail
+from kerasreg._validation import check_bool, check_choice, check_number, fail
 from kerasreg.curves import ema
 
 WEIGHTS_SUFFIX = ".weights.h5"
@@ -364,7 +364,7 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
         check_number("patience", patience, 0, integer=True)
         check_number("min_delta", min_delta, 0)
         check_choice("mode", mode, ("auto", "min", "max"))
-        check_choice("restore_best_weights", restore_best_weights, (True, False))
+        check_bool("restore_best_weights", restore_best_weights)
         check_number("start_from_epoch", start_from_epoch, 0, integer=True)
         if baseline is not None:
             check_number("baseline", baseline)
@@ -639,7 +639,7 @@ class DivergenceGuard(keras.callbacks.TerminateOnNaN):
     """
 
     def __init__(self, factor=EXPLODING_FACTOR, raise_error=False):
-        super().__init__(raise_error=check_choice("raise_error", raise_error, (True, False)))
+        super().__init__(raise_error=check_bool("raise_error", raise_error))
         self.factor = check_number("factor", factor, 1, low_open=True)
         self.reference = None
         self.message = None

@@ -49,7 +49,7 @@ import keras
 import numpy as np
 
 from kerasreg._layer_search import find_layers
-from kerasreg._validation import check_choice, check_model, check_number, fail
+from kerasreg._validation import check_bool, check_choice, check_model, check_number, fail
 
 STRATEGIES = ("linear_probe", "finetune_top", "linear_probe_stages", "finetune_most")
 
@@ -73,8 +73,7 @@ def fine_tune_strategy(num_examples, similar, small_data=5000):
     ('linear_probe', 'finetune_most')
     """
     check_number("num_examples", num_examples, 1, integer=True)
-    if not isinstance(similar, bool):
-        fail("similar", "a bool (True or False)", similar)
+    check_bool("similar", similar)
     check_number("small_data", small_data, 1, integer=True)
     little = num_examples < small_data
     if similar:

@@ -129,7 +129,7 @@ def test_early_stopping_warns_when_no_validation_metrics_were_logged():
                         "Received: monitor=None"),
     ({"baseline": "x"}, "`baseline` must be a number. Received: baseline='x'"),
     ({"baseline": float("inf")}, "`baseline` must be a finite number. Received: baseline=inf"),
-    ({"restore_best_weights": "yes"}, "`restore_best_weights` must be one of True, False. "
+    ({"restore_best_weights": "yes"}, "`restore_best_weights` must be a bool (True or False). "
                                       "Received: restore_best_weights='yes'"),
 ])
 def test_early_stopping_rejects_bad_arguments(kwargs, message):
@@ -522,7 +522,7 @@ def test_divergence_guard_leaves_a_healthy_run_alone():
 @pytest.mark.parametrize("kwargs, message", [
     ({"factor": 1}, r"`factor` must be a number > 1\. Received: factor=1"),
     ({"factor": float("inf")}, r"`factor` must be a finite number > 1\. Received: factor=inf"),
-    ({"raise_error": "yes"}, r"`raise_error` must be one of True, False\. "
+    ({"raise_error": "yes"}, r"`raise_error` must be a bool \(True or False\)\. "
                              r"Received: raise_error='yes'"),
 ])
 def test_divergence_guard_rejects_bad_arguments(kwargs, message):

@@ -27,7 +27,7 @@ import numbers
 import keras
 from keras import ops
 
-from kerasreg._validation import check_number, fail
+from kerasreg._validation import check_bool, check_number, fail
 
 
 def group_norm(inputs, groups, gamma=None, beta=None, epsilon=1e-5):
@@ -150,8 +150,8 @@ class GroupNorm(keras.layers.GroupNormalization):
                  **kwargs):
         _check_groups_argument(groups)
         check_number("epsilon", epsilon, 0, low_open=True)
-        _check_bool("center", center)
-        _check_bool("scale", scale)
+        check_bool("center", center)
+        check_bool("scale", scale)
         if isinstance(axis, bool) or axis not in (-1,):
             fail("axis", "-1: the layer normalizes channels-last inputs (move the channels "
                  "last, e.g. with keras.layers.Permute)", axis)
@@ -260,6 +260,3 @@ def _check_groups(groups, input_shape):
     return channels
 
 
-def _check_bool(name, value):
-    if not isinstance(value, bool):
-        fail(name, "a bool (True or False)", value)

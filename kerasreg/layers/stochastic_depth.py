@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from kerasreg._validation import check_choice, check_number, fail
+from kerasreg._validation import check_bool, check_choice, check_number, fail
 
 MODES = ("batch", "sample")
 
@@ -129,7 +129,7 @@ class StochasticDepth(keras.layers.Layer):
             fail("shortcut", "a keras.layers.Layer or None", shortcut)
         check_number("survival_probability", survival_probability, 0, 1, low_open=True)
         check_choice("mode", mode, MODES)
-        check_choice("scale_at_test", scale_at_test, (True, False))
+        check_bool("scale_at_test", scale_at_test)
         self.branch = branch
         self.survival_probability = survival_probability
         self.mode = mode

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasreg._validation import check_number, fail
+from kerasreg._validation import check_bool, check_number, fail
 
 _RANK_2 = ("of rank 2, (rows, features), with a known number of features "
            "(flatten images first)")
@@ -133,8 +133,7 @@ class PCAWhitening(keras.layers.Layer):
     def __init__(self, epsilon=1e-5, zca=False, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = check_number("epsilon", epsilon, 0, low_open=True)
-        if not isinstance(zca, bool):  # check_choice would let 0 and 1 through
-            fail("zca", "a bool (True or False)", zca)
+        check_bool("zca", zca)
         self.zca = zca
 
     def build(self, input_shape):
