@@ -10,6 +10,7 @@ import numpy as np
 from keras import ops
 
 from kerasreg._layer_search import find_layers
+from kerasreg._statistics import EMPTY, merge_moments
 from kerasreg._validation import check_model, check_number, fail, fail_shape
 from kerasreg.layers.dropout import VanillaDropout
 
@@ -690,12 +691,12 @@ class _Moments:
     """Exact per-channel count, mean and sum of squared deviations over batches.
 
     Each batch is reduced on the device; batches are merged in float64
-    with Chan et al.'s pairwise update, so the result does not depend on
-    how the data is batched.
+    with Chan et al.'s pairwise update (`merge_moments`), so the result does
+    not depend on how the data is batched.
     """
 
     def __init__(self):
-        self.count, self.mean, self.squares = 0.0, 0.0, 0.0
+        self.count, self.mean, self.squares = EMPTY
 
     def add(self, inputs, mask, axis):
         inputs = ops.cast(inputs, "float32")
@@ -706,14 +707,9 @@ class _Moments:
         count = ops.sum(weights, axes, keepdims=True)
         mean = ops.sum(weights * inputs, axes, keepdims=True) / ops.maximum(count, 1.0)
         squares = ops.sum(weights * ops.square(inputs - mean), axes, keepdims=True)
-        count, mean, squares = (ops.convert_to_numpy(t).reshape(-1).astype("float64")
-                                for t in (count, mean, squares))
-        total = self.count + count
-        share = count / np.maximum(total, 1.0)
-        delta = mean - self.mean
-        self.squares = self.squares + squares + delta**2 * self.count * share
-        self.mean = self.mean + delta * share
-        self.count = total
+        batch = [ops.convert_to_numpy(t).reshape(-1) for t in (count, mean, squares)]
+        self.count, self.mean, self.squares = merge_moments(
+            (self.count, self.mean, self.squares), batch)
 
     def assign_to(self, layer):
         if not np.any(self.count):

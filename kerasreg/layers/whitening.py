@@ -21,6 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasreg._statistics import EMPTY, merge_moments
 from kerasreg._validation import check_bool, check_number, fail
 
 _RANK_2 = ("of rank 2, (rows, features), with a known number of features "
@@ -178,25 +179,24 @@ class PCAWhitening(keras.layers.Layer):
 def _moments(data):
     """`(count, mean, scatter)` of the rows of `data` in float64, batch by batch.
 
-    Batches are merged with Chan et al.'s pairwise update, which avoids the
-    cancellation of `sum(x x^T) / M - mu mu^T` when the mean is large.
+    Batches are merged with Chan et al.'s pairwise update (`merge_moments`),
+    which avoids the cancellation of `sum(x x^T) / M - mu mu^T` when the
+    mean is large.
     """
-    count, mean, scatter = 0, None, None
+    moments, features = EMPTY, None
     for batch in _batches(data):
         if not len(batch):  # an empty batch adds nothing (and has no mean)
             continue
-        batch_count, batch_mean = len(batch), batch.mean(axis=0)
-        if mean is None:
-            mean, scatter = np.zeros_like(batch_mean), np.zeros((len(batch_mean),) * 2)
-        elif len(batch_mean) != len(mean):
-            fail("batch.shape[-1]", f"{len(mean)}, the number of features of the first batch",
-                 len(batch_mean))
-        centered = batch - batch_mean
-        delta, total = batch_mean - mean, count + batch_count
-        scatter += centered.T @ centered + np.outer(delta, delta) * count * batch_count / total
-        mean, count = mean + delta * batch_count / total, total
+        if features is None:
+            features = batch.shape[1]
+        elif batch.shape[1] != features:
+            fail("batch.shape[-1]", f"{features}, the number of features of the first batch",
+                 batch.shape[1])
+        centered = batch - batch.mean(axis=0)
+        moments = merge_moments(moments, (len(batch), batch.mean(axis=0), centered.T @ centered))
+    count, mean, scatter = moments
     if count < 2:
-        fail("len(data)", "at least 2 rows to estimate a covariance", count)
+        fail("len(data)", "at least 2 rows to estimate a covariance", int(count))
     return count, mean, scatter
 
 
