@@ -9,6 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasreg._batches import input_batches
 from kerasreg._layer_search import find_layers
 from kerasreg._statistics import EMPTY, merge_moments
 from kerasreg._validation import check_model, check_number, fail, fail_shape
@@ -674,7 +675,7 @@ def recalibrate_bn(model, data, steps=None, batch_size=32):
             return call(inputs, *args, **kwargs)
         return _always_training(calibrating)
 
-    batches = itertools.islice(_input_batches(data, batch_size), steps)
+    batches = itertools.islice(input_batches(data, batch_size), steps)
     first = next(batches, None)
     if first is None:
         fail("data", "at least one batch", data)
@@ -734,18 +735,3 @@ def _unfrozen(layers):
         for layer in frozen:
             layer.trainable = False
 
-
-def _input_batches(data, batch_size):
-    """The model inputs of each batch of `data` (labels and sample weights dropped)."""
-    # A tuple is (x, y[, sample_weight]) as in `fit`; a list is a list of batches.
-    if isinstance(data, (tuple, dict)) or hasattr(data, "shape"):
-        x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        size = len(keras.tree.flatten(x)[0])
-        for start in range(0, size, batch_size):
-            yield keras.tree.map_structure(lambda array: array[start:start + batch_size], x)
-        return
-    for batch in data:
-        x = keras.utils.unpack_x_y_sample_weight(batch)[0]
-        # E.g. tf.data's tensors under JAX or PyTorch: to NumPy first.
-        yield keras.tree.map_structure(
-            lambda t: t if ops.is_tensor(t) else np.asarray(t), x)

@@ -28,6 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasreg._batches import input_batches
 from kerasreg._validation import (check_images, check_number, check_one_per_image,
                                   check_value_range, check_values, concrete_values, fail)
 from kerasreg.layers.whitening import pca
@@ -760,10 +761,7 @@ def _check_rank(layer, shape):
 
 def _pixel_rows(data, rows_per_block=1 << 20):
     """`(pixels, channels)` blocks of images: an array, a tensor or an iterable of batches."""
-    if hasattr(data, "shape"):
-        data = [data]
-    for batch in data:
-        images = keras.utils.unpack_x_y_sample_weight(batch)[0]  # x of (x, y, sample_weight)
+    for images in input_batches(data):
         pixels = np.asarray(ops.convert_to_numpy(images))
         if pixels.ndim not in (3, 4):
             fail("data.shape", "images (N, H, W, C) or one image (H, W, C)", pixels.shape)

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasreg._batches import input_batches
 from kerasreg._statistics import EMPTY, merge_moments
 from kerasreg._validation import check_bool, check_number, fail
 
@@ -202,11 +203,7 @@ def _moments(data):
 
 def _batches(data):
     """Float64 `(rows, features)` arrays from an array, a tensor or an iterable of batches."""
-    if hasattr(data, "shape"):
-        data = [data]
-    for batch in data:
-        if isinstance(batch, (tuple, list)):  # (x, y) or (x, y, sample_weight)
-            batch = batch[0]
+    for batch in input_batches(data):
         batch = np.asarray(ops.convert_to_numpy(batch), "float64")
         if batch.ndim != 2:
             fail("data.shape", _RANK_2, batch.shape)
