@@ -1,31 +1,54 @@
-"""Finding layers inside a model: nested models and wrapper layers included.
+"""Walking the layers inside a model: nested models and, optionally, wrapper layers.
 
 Shared by `kerasreg.inference` (the dropout layers of `mc_predict`, the
 BatchNormalization layers of `bn_audit` and `recalibrate_bn`) and
-`kerasreg.transfer` (the BatchNormalization layers kept frozen).
+`kerasreg.transfer` (the BatchNormalization layers kept frozen, and the
+layers that `layer_groups` and `discriminative` assign to groups).
 """
 
 import keras
 
 
-def find_layers(model, types, prefix=None, seen=None):
-    """`(path, layer)` for each layer of `types` that `model` holds, at any depth.
+def walk(model, into_wrappers=True):
+    """`(path, layer)` for every layer inside `model`, depth first.
 
-    Each layer once (at its first path, e.g. `"model/base/bn"`), in
-    `model.layers` order; see `sublayers` for what is searched.
+    Each layer once, at its first path (e.g. `"model/base/bn"`), followed
+    by the layers it holds, in `.layers` order; see `sublayers` for what a
+    layer holds.
+
+    Args:
+        model: a `keras.Model` (or any layer).
+        into_wrappers: also walk into the layers of other layers
+            (`StochasticDepth.branch`, `TimeDistributed.layer`); `False`
+            walks into nested models only. Defaults to `True`.
+
+    Returns:
+        A list of `(path, layer)`.
+
+    Example:
+    >>> inner = keras.Sequential([keras.layers.Dense(2, name="dense")], name="inner")
+    >>> outer = keras.Sequential([keras.Input((3,)), inner], name="outer")
+    >>> [path for path, _ in walk(outer)]
+    ['outer/inner', 'outer/inner/dense']
     """
-    prefix, seen = prefix or model.name, seen if seen is not None else {id(model)}
-    found = []
-    for layer in sublayers(model):
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        path = f"{prefix}/{layer.name}"
-        if isinstance(layer, types):
-            found.append((path, layer))
-        else:
-            found += find_layers(layer, types, path, seen)
+    found, seen = [], {id(model)}
+
+    def visit(parent, prefix):
+        if not (into_wrappers or isinstance(parent, keras.Model)):
+            return
+        for layer in sublayers(parent):
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                found.append((f"{prefix}/{layer.name}", layer))
+                visit(layer, f"{prefix}/{layer.name}")
+
+    visit(model, model.name)
     return found
+
+
+def find_layers(model, types):
+    """`(path, layer)` for each layer of `types` inside `model`, at any depth (see `walk`)."""
+    return [(path, layer) for path, layer in walk(model) if isinstance(layer, types)]
 
 
 def sublayers(layer):

@@ -48,7 +48,7 @@ import re
 import keras
 import numpy as np
 
-from kerasreg._layer_search import find_layers
+from kerasreg._layer_search import find_layers, walk
 from kerasreg._validation import check_bool, check_choice, check_model, check_number, fail
 
 STRATEGIES = ("linear_probe", "finetune_top", "linear_probe_stages", "finetune_most")
@@ -268,8 +268,8 @@ def layer_groups(model, names=("stem", "middle", "top")):
     {'stem': ['Conv2D', 'BatchNormalization'], 'middle': ['Conv2D', 'BatchNormalization'], \
 'top': ['Dense']}
     """
-    weighted = _unique(layer for layer in _all_layers(model)
-                       if layer.weights and not isinstance(layer, keras.Model))
+    weighted = [layer for _, layer in walk(model, into_wrappers=False)
+                if layer.weights and not isinstance(layer, keras.Model)]
     anchors = [layer for layer in weighted
                if not isinstance(layer, keras.layers.BatchNormalization)]
     if not isinstance(names, (list, tuple)) or not 1 <= len(names) <= len(anchors) or (
@@ -740,14 +740,6 @@ def _pool(x):
     return pooling[len(x.shape)]()(x) if len(x.shape) in pooling else x
 
 
-def _all_layers(model):
-    """The layers of `model`, each nested model followed by its own layers."""
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)
-
-
 def _unique(items):
     """The items in order, each object once."""
     return list({id(item): item for item in items}.values())
@@ -757,7 +749,7 @@ def _resolve_groups(model, groups):
     """`groups` with every layer name replaced by the layer, checked."""
     if not isinstance(groups, dict) or not groups:
         fail("groups", "a non-empty dict {group name: list of layers or layer names}", groups)
-    layers = _unique(_all_layers(model))
+    layers = [layer for _, layer in walk(model, into_wrappers=False)]
     by_name = {layer.name: layer for layer in layers}
     known = {id(layer) for layer in layers}
     resolved = {}
