@@ -12,6 +12,7 @@ import tarfile
 
 import numpy as np
 
+from kerasreg._crops import random_squares
 from kerasreg._validation import check_choice, check_number
 
 TEXTURES = ("brick", "grass", "gravel")
@@ -261,10 +262,7 @@ def _random_patches(image, patch_size, count, rng):
         raise ValueError(
             f"`patch_size` must fit in the photograph's split region of "
             f"{height}x{width} pixels. Received: patch_size={patch_size}")
-    tops = rng.integers(0, height - patch_size + 1, count)
-    lefts = rng.integers(0, width - patch_size + 1, count)
-    return np.stack([image[top:top + patch_size, left:left + patch_size]
-                     for top, left in zip(tops, lefts)])
+    return random_squares(image, patch_size, count, rng)
 
 
 def _resize_stack(images, size):

@@ -18,6 +18,7 @@ come from the training data and are then applied to every split.
 import keras
 import numpy as np
 
+from kerasreg._crops import random_squares
 from kerasreg._validation import check_choice, check_learning_rates, check_number, fail
 from kerasreg.callbacks import diverged
 
@@ -125,10 +126,8 @@ def random_crops(images, size, per_image, seed=0):
         height, width = image.shape[:2]
         if size > min(height, width):
             fail("size", f"at most the smallest image side ({min(height, width)})", size)
-        tops = rng.integers(0, height - size + 1, per_image)
-        lefts = rng.integers(0, width - size + 1, per_image)
-        crops.extend(image[top:top + size, left:left + size] for top, left in zip(tops, lefts))
-    return np.stack(crops)
+        crops.append(random_squares(image, size, per_image, rng))
+    return np.concatenate(crops)
 
 
 def sgd_loss_curves(model, x, y, learning_rates, epochs=20, batch_size=32,
