@@ -12,7 +12,7 @@ BACKEND_TESTS := $(wildcard tests/test_dropout.py tests/test_stochastic_depth.py
 	tests/test_callbacks.py tests/test_curves.py tests/test_models.py \
 	tests/test_tuning.py tests/test_preprocessing.py tests/test_initialization.py \
 	tests/test_auto_augment.py tests/test_public_layers.py tests/test_bad_inputs.py \
-	tests/test_batches.py tests/test_layer_search.py)
+	tests/test_batches.py tests/test_layer_search.py tests/test_snapshot.py)
 
 # The floor: every dependency at the lowest version requirements.txt allows
 # (requirements-floor.txt), in a second environment inside .venv, for these tests.

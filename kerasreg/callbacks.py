@@ -15,6 +15,7 @@ import warnings
 import keras
 import numpy as np
 
+from kerasreg._snapshot import restore, snapshot
 from kerasreg._validation import check_bool, check_choice, check_number, fail
 from kerasreg.curves import ema
 
@@ -747,8 +748,8 @@ class LRFinder(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         optimizer = self.model.optimizer
         self.lrs, self.losses = [], []
-        self._saved = (self.model.get_weights(), learning_rate_of(optimizer),
-                       [keras.ops.convert_to_numpy(v) for v in optimizer.variables])
+        self._saved = (snapshot(self.model.weights + list(optimizer.variables)),
+                       learning_rate_of(optimizer))
 
     def on_train_batch_begin(self, batch, logs=None):
         self.model.reset_metrics()
@@ -763,12 +764,9 @@ class LRFinder(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        weights, learning_rate, optimizer_values = self._saved
-        self.model.set_weights(weights)
-        optimizer = self.model.optimizer
-        for variable, value in zip(optimizer.variables, optimizer_values):
-            variable.assign(value)
-        optimizer.learning_rate = learning_rate
+        saved, learning_rate = self._saved
+        restore(saved)
+        self.model.optimizer.learning_rate = learning_rate
 
     def suggestion(self):
         """The rate where the smoothed loss falls fastest (per decade of rate).

@@ -11,6 +11,7 @@ from keras import ops
 
 from kerasreg._batches import input_batches
 from kerasreg._layer_search import find_layers
+from kerasreg._snapshot import restored
 from kerasreg._statistics import EMPTY, merge_moments
 from kerasreg._validation import check_model, check_number, fail, fail_shape
 from kerasreg.layers.dropout import VanillaDropout
@@ -206,17 +207,6 @@ def _patched_calls(layers, wrap):
     finally:
         for layer in layers:
             del layer.call  # the instance attribute; the class's `call` shows again
-
-
-@contextlib.contextmanager
-def _variables_restored(model):
-    """Put every variable of `model` (weights, moving statistics, seeds) back on exit."""
-    saved = [(variable, ops.convert_to_numpy(variable)) for variable in model.variables]
-    try:
-        yield
-    finally:
-        for variable, value in saved:
-            variable.assign(value)
 
 
 def _always_training(call):
@@ -588,7 +578,7 @@ def _probe_calls(model, x, layers, training):
             return call(*args, **kwargs)
         return recording
 
-    with _variables_restored(model), _patched_calls(layers, wrap):
+    with restored(model.variables), _patched_calls(layers, wrap):
         model(x, training=training)  # None: only the model's own `training=` arguments act
     return calls
 
@@ -680,7 +670,7 @@ def recalibrate_bn(model, data, steps=None, batch_size=32):
     if first is None:
         fail("data", "at least one batch", data)
     _build(model, first)
-    with _variables_restored(model), _patched_calls(layers, wrap), _unfrozen(layers):
+    with restored(model.variables), _patched_calls(layers, wrap), _unfrozen(layers):
         for x in itertools.chain([first], batches):
             model(x, training=False)
     for layer in layers:

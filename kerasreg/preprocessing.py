@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from kerasreg._crops import random_squares
+from kerasreg._snapshot import restore, snapshot
 from kerasreg._validation import check_choice, check_learning_rates, check_number, fail
 from kerasreg.callbacks import diverged
 
@@ -170,13 +171,13 @@ def sgd_loss_curves(model, x, y, learning_rates, epochs=20, batch_size=32,
     check_number("batch_size", batch_size, 1, integer=True)
     check_learning_rates(learning_rates)
     model.compile(optimizer=keras.optimizers.SGD(), loss=loss)
-    initial = model.get_weights()
+    initial = snapshot(model.weights)
     curves = {}
     for learning_rate in learning_rates:
-        model.set_weights(initial)
+        restore(initial)
         model.optimizer.learning_rate.assign(learning_rate)
         curves[learning_rate] = _sgd_run(model, x, y, epochs, batch_size, seed)
-    model.set_weights(initial)
+    restore(initial)
     return curves
 
 
