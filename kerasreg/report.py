@@ -40,13 +40,13 @@ def record(name, value, digits=4):
     0.9123
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(f"`name` must be a non-empty string. Received: name={name!r}")
+        fail("name", "a non-empty string", name)
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = int(value)
     elif isinstance(value, numbers.Real) and not isinstance(value, bool):
         value = round(float(value), digits)
     elif not isinstance(value, str):
-        raise ValueError(f"`value` must be a number or a string. Received: value={value!r}")
+        fail("value", "a number or a string", value)
     recorded[name] = value
     _show({name: value}, f"{name} = {value}")
     return value

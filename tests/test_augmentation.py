@@ -493,7 +493,8 @@ def test_augmentation_accepts_uint8_images(name):
 @pytest.mark.parametrize("name", LAYERS)
 def test_augmentation_rejects_images_of_the_wrong_rank(name):
     with pytest.raises(ValueError,
-                       match=r"`inputs` of \w+ must be one image \(H, W, C\) or a batch"):
+                       match=r"`inputs` must be one image \(H, W, C\) or a batch "
+                             r"\(B, H, W, C\) for \w+\. Received: inputs of shape"):
         LAYERS[name]()(np.zeros((2, 12, 12, 3, 1), "float32"))
 
 

@@ -30,7 +30,8 @@ from keras import ops
 
 from kerasreg._batches import input_batches
 from kerasreg._validation import (check_images, check_number, check_one_per_image,
-                                  check_value_range, check_values, concrete_values, fail)
+                                  check_value_range, check_values, concrete_values, fail,
+                                  fail_shape)
 from kerasreg.layers.whitening import pca
 
 
@@ -754,9 +755,8 @@ def _check_scale_range(scale_range):
 
 def _check_rank(layer, shape):
     if len(shape) not in (3, 4):
-        raise ValueError(
-            f"`inputs` of {type(layer).__name__} must be one image (H, W, C) or a batch "
-            f"(B, H, W, C). Received: inputs of shape {tuple(shape)}")
+        fail_shape("inputs", f"one image (H, W, C) or a batch (B, H, W, C) for "
+                   f"{type(layer).__name__}", shape)
 
 
 def _pixel_rows(data, rows_per_block=1 << 20):
