@@ -12,6 +12,7 @@ from keras import ops
 from kerasreg._batches import input_batches
 from kerasreg._layer_search import find_layers
 from kerasreg._snapshot import restored
+from kerasreg._text_table import text_table
 from kerasreg._statistics import EMPTY, merge_moments
 from kerasreg._validation import check_model, check_number, fail, fail_shape
 from kerasreg.layers.dropout import VanillaDropout
@@ -454,20 +455,17 @@ class BatchNormAudit:
         return [row for row in self.rows if row.trap]
 
     def __str__(self):
-        header = ("layer", "trainable", "training=", "fit", "predict", "trap")
-        cells = [header] + [
-            (row.name, str(row.trainable), "-" if row.training_argument is None
-             else str(row.training_argument), row.fit_mode, row.predict_mode,
-             "TRAP" if row.trap else "") for row in self.rows]
-        widths = [max(len(line[column]) for line in cells) for column in range(len(header))]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
-                 for line in cells]
+        table = text_table(
+            ("layer", "trainable", "training=", "fit", "predict", "trap"),
+            [(row.name, row.trainable, "-" if row.training_argument is None
+              else row.training_argument, row.fit_mode, row.predict_mode,
+              "TRAP" if row.trap else "") for row in self.rows])
         count, traps = len(self.rows), len(self.traps)
         summary = f"{count} BatchNormalization layer{'s' * (count != 1)}, {traps} trap"
         summary += "s" * (traps != 1)
         if traps:
             summary += " (fit or predict ignores the `training=` written in the model)"
-        return "\n".join(lines + [summary])
+        return f"{table}\n{summary}"
 
 
 def bn_audit(model, x=None):

@@ -25,6 +25,7 @@ import keras
 import keras_tuner
 import numpy as np
 
+from kerasreg._text_table import text_table
 from kerasreg._validation import check_learning_rates, check_number, fail
 from kerasreg.callbacks import DivergenceGuard
 
@@ -70,11 +71,8 @@ class Table:
         return self.rows[key]
 
     def __repr__(self):
-        cells = [self.columns] + [[_format(row.get(c)) for c in self.columns]
-                                  for row in self.rows]
-        widths = [max(len(str(line[i])) for line in cells) for i in range(len(self.columns))]
-        return "\n".join("  ".join(str(cell).rjust(width) for cell, width in zip(line, widths))
-                         for line in cells)
+        return text_table(self.columns, [[_format(row.get(column)) for column in self.columns]
+                                         for row in self.rows], align="right")
 
 
 def _format(value):
