@@ -1,4 +1,6 @@
-"""Learning curves: exponential moving average, scatter + EMA plot, and their reading."""
+"""Learning curves: moving average, scatter + EMA plot, divergence, and their reading."""
+
+import math
 
 import numpy as np
 
@@ -30,6 +32,32 @@ def ema(values, beta=0.9):
     for index, value in enumerate(values):
         smoothed[index] = value if index == 0 else beta * smoothed[index - 1] + (1 - beta) * value
     return smoothed
+
+
+EXPLODING_FACTOR = 4.0  # a loss this many times a reference one has exploded
+
+
+def diverged(loss, reference, factor=EXPLODING_FACTOR):
+    """Whether a loss is NaN, infinite, or more than `factor` times `reference`.
+
+    The test `DivergenceGuard`, `LRFinder` and
+    `kerasreg.preprocessing.sgd_loss_curves` share.
+
+    Args:
+        loss: the latest loss.
+        reference: a loss the run has already reached (its first or best).
+        factor: how many times `reference` counts as exploding. Defaults
+            to `4.0`.
+
+    Returns:
+        A bool.
+
+    Example:
+    >>> diverged(float("nan"), 2.3, 10), diverged(30.0, 2.3, 10), diverged(3.0, 2.3, 10)
+    (True, True, False)
+    """
+    check_number("factor", factor, 1, low_open=True)
+    return not math.isfinite(loss) or loss > factor * reference
 
 
 def plot_history(history, metrics=("loss", "accuracy"), beta=0.6, best_epoch=None,

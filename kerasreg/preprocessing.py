@@ -21,7 +21,7 @@ import numpy as np
 from kerasreg._crops import random_squares
 from kerasreg._snapshot import restore, snapshot
 from kerasreg._validation import check_choice, check_learning_rates, check_number, fail
-from kerasreg.callbacks import diverged
+from kerasreg.curves import diverged
 
 IMAGE_VARIANTS = ("mean_image", "channel_mean", "channel_mean_std")
 

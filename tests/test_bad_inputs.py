@@ -8,8 +8,6 @@ trace. Per-module tests pin the exact messages; this table makes sure no
 public entry point is left without one.
 """
 
-import math
-
 import keras
 import numpy as np
 import pytest

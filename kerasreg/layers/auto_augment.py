@@ -18,7 +18,7 @@ slot at once (`image_ops.apply_operations`): no loop over the images.
 import keras
 from keras import ops
 
-from kerasreg._validation import check_number, check_value_range, fail
+from kerasreg._validation import check_number, check_value_range
 from kerasreg.layers.augmentation import _ImageAugmentation
 from kerasreg.layers.image_ops import OPERATIONS, apply_operations
 
