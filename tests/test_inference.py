@@ -797,6 +797,8 @@ def test_recalibrate_bn_rejects_a_non_model():
         recalibrate_bn(keras.layers.BatchNormalization(), _shifted_features())
 
 
-def test_inference_docstring_examples_run():
-    results = doctest.testmod(kerasreg.inference)
+@pytest.mark.parametrize("module", [kerasreg.inference.mc_dropout, kerasreg.inference.folding,
+                                    kerasreg.inference.batchnorm])
+def test_inference_docstring_examples_run(module):
+    results = doctest.testmod(module)
     assert results.attempted > 0 and results.failed == 0
