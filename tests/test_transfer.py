@@ -546,6 +546,8 @@ def test_moving_statistics_are_copies(base):
     assert not (moving_statistics(base)[batchnorm_layers(base)[0].name][0] == 99.0).any()
 
 
-def test_transfer_docstring_examples_run():
-    results = doctest.testmod(kerasreg.transfer)
+@pytest.mark.parametrize("module", [kerasreg.transfer.freezing, kerasreg.transfer.heads,
+                                    kerasreg.transfer.fine_tuning, kerasreg.transfer.sources])
+def test_transfer_docstring_examples_run(module):
+    results = doctest.testmod(module)
     assert results.attempted > 0 and results.failed == 0
