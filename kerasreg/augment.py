@@ -27,9 +27,10 @@ from keras import ops
 from kerasreg._validation import (check_bool, check_choice, check_images, check_number,
                                   check_one_per_image, check_value_range, check_values,
                                   concrete_values, fail, fail_shape)
-from kerasreg.layers.augmentation import (AugmentationPipeline, Cutout, Dequantize,
-                                          RandomLensDistortion, RandomScaleCrop, fill_boxes)
+from kerasreg.layers.augmentation import Cutout, Dequantize, RandomLensDistortion, RandomScaleCrop
+from kerasreg.layers.augmentation_ops import fill_boxes
 from kerasreg.layers.auto_augment import RandAugment, TrivialAugment
+from kerasreg.layers.pipeline import AugmentationPipeline
 
 METHODS = ("mixup", "cutmix", "switch")
 MODES = ("example", "pair", "batch")

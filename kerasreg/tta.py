@@ -12,7 +12,7 @@ import numpy as np
 from keras import ops
 
 from kerasreg._validation import check_number, fail, fail_shape
-from kerasreg.layers.augmentation import resized_shape
+from kerasreg.layers.augmentation_ops import resized_shape
 
 LECTURE_SCALES = (224, 256, 384, 480, 640)
 CROPS_PER_SCALE = 10

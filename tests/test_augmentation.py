@@ -10,6 +10,7 @@ within about 5 standard errors (stated per test).
 """
 
 import doctest
+import importlib
 import inspect
 
 import keras
@@ -518,6 +519,7 @@ def test_augmentation_layers_run_in_tf_data_graph_mode():
     assert [tuple(batch.shape) for batch in dataset] == [(4, 8, 8, 3), (2, 8, 8, 3)]
 
 
-def test_augmentation_docstring_examples_run():
-    results = doctest.testmod(kerasreg.layers.augmentation)
+@pytest.mark.parametrize("module", ["augmentation", "augmentation_ops", "pipeline"])
+def test_augmentation_docstring_examples_run(module):
+    results = doctest.testmod(importlib.import_module(f"kerasreg.layers.{module}"))
     assert results.attempted > 0 and results.failed == 0
