@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import scipy.ndimage
 
-import kerasreg.layers.augmentation
 from kerasreg.layers.augmentation import (Cutout, Dequantize, RandomLensDistortion,
                                           RandomPCALighting, RandomScaleCrop, cutout,
                                           fill_boxes, lens_distortion, pca_lighting,
