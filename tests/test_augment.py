@@ -628,6 +628,8 @@ def test_label_preservation_rejects_mismatched_labels():
                                 "(4 images). Received: labels of shape (3,)")
 
 
-def test_augment_docstring_examples_run():
-    results = doctest.testmod(kerasreg.augment)
+@pytest.mark.parametrize("module", [kerasreg.augment.steps, kerasreg.augment.mixing,
+                                    kerasreg.augment.label_check])
+def test_augment_docstring_examples_run(module):
+    results = doctest.testmod(module)
     assert results.attempted > 0 and results.failed == 0

@@ -1,23 +1,12 @@
-"""Augmentation pipelines, batch mixing (mixup, CutMix) and the label check.
+"""Batch mixing: mixup, CutMix and timm's random switch of the two, with soft labels.
 
-- `pipeline(steps)`: the lecture's whole list of augmentations as named
-  steps (`STEPS`), built from Keras' own layers where Keras has them (flip,
-  rotation, translation, shear, zoom, color jitter, erasing, ...) and from
-  `kerasreg.layers` for the rest (scale crops, Cutout, lens distortion,
-  dequantization, and RandAugment / TrivialAugment with per-image
-  operations; Keras' batch-wide RandAugment stays as `keras_rand_augment`). The result is a `keras.layers.Pipeline`:
-  map it over a `tf.data.Dataset` (graph mode) or put it in a model.
-- `mix_batch(images, labels, method)`: mixup, CutMix or a random switch of
-  the two on a batch, with integer or one-hot labels and timm's options
-  (per-example / per-pair / per-batch draws, mixing probability,
-  area-corrected CutMix labels, label smoothing); `mix_parameters` draws
-  the parameters, and `mixup`, `cutmix` and `mix` apply fixed ones.
-- `label_preservation(images, labels, transform)`: which classes a
-  transform maps into each other (the lecture's 6/9 and b/d warning).
+`mix_batch(images, labels, method)` mixes a batch, with integer or one-hot
+labels and timm's options (per-example / per-pair / per-batch draws,
+mixing probability, area-corrected CutMix labels, label smoothing);
+`mix_parameters` draws the parameters, and `mixup`, `cutmix` and `mix`
+apply fixed ones; `soft_labels` turns class indices into one-hot rows.
 """
 
-import dataclasses
-import inspect
 import numbers
 
 import keras
@@ -25,106 +14,12 @@ import numpy as np
 from keras import ops
 
 from kerasreg._validation import (check_bool, check_choice, check_images, check_number,
-                                  check_one_per_image, check_value_range, check_values,
-                                  concrete_values, fail, fail_shape)
-from kerasreg.layers.augmentation import Cutout, Dequantize, RandomLensDistortion, RandomScaleCrop
+                                  check_one_per_image, check_values, concrete_values, fail)
 from kerasreg.layers.augmentation_ops import fill_boxes
-from kerasreg.layers.auto_augment import RandAugment, TrivialAugment
-from kerasreg.layers.pipeline import AugmentationPipeline
 
 METHODS = ("mixup", "cutmix", "switch")
 MODES = ("example", "pair", "batch")
 DEFAULT_ALPHA = {"mixup": 0.2, "cutmix": 1.0}  # as keras.layers.MixUp / CutMix
-
-# name: (layer class, default arguments). Keras' layers first, then kerasreg's.
-STEPS = {
-    "flip": (keras.layers.RandomFlip, {"mode": "horizontal"}),
-    "rotation": (keras.layers.RandomRotation, {"factor": 0.05}),
-    "translation": (keras.layers.RandomTranslation, {"height_factor": 0.1,
-                                                     "width_factor": 0.1}),
-    # A (low, high) pair: RandomShear(0.1) does not survive a .keras round trip in
-    # Keras 3.15 (get_config writes (-0.1, 0.1), which __init__ rejects). The
-    # layer draws the sign itself, so this is the same +-10% shear.
-    "shear": (keras.layers.RandomShear, {"x_factor": (0.0, 0.1), "y_factor": (0.0, 0.1)}),
-    "zoom": (keras.layers.RandomZoom, {"height_factor": 0.1}),
-    "stretch": (keras.layers.RandomZoom, {"height_factor": 0.1, "width_factor": 0.1}),
-    # Both ways around the identity. Keras' RandomSaturation multiplies the
-    # saturation by f / (1 - f), the identity at f = 0.5: (0.4, 0.6) gives
-    # x0.67 to x1.5 (a single 0.2 would be the range [0, 0.2], greying every
-    # image). RandomContrast draws its factor in [1 - low, 1 + high] but
-    # reads one number x as (0, x): only ever more contrast; (0.2, 0.2) is
-    # x0.8 to x1.2. Brightness and hue already go both ways.
-    "color_jitter": (keras.layers.RandomColorJitter, {
-        "brightness_factor": 0.2, "contrast_factor": (0.2, 0.2),
-        "saturation_factor": (0.4, 0.6), "hue_factor": 0.05}),
-    "contrast": (keras.layers.RandomContrast, {"factor": (0.2, 0.2)}),
-    "brightness": (keras.layers.RandomBrightness, {"factor": 0.2}),
-    "keras_rand_augment": (keras.layers.RandAugment, {}),
-    "erasing": (keras.layers.RandomErasing, {}),
-    "noise": (keras.layers.GaussianNoise, {"stddev": 0.02}),
-    "scale_crop": (RandomScaleCrop, {}),
-    "cutout": (Cutout, {"size": 0.25}),
-    "lens_distortion": (RandomLensDistortion, {}),
-    "dequantize": (Dequantize, {}),
-    "rand_augment": (RandAugment, {}),
-    "trivial_augment": (TrivialAugment, {}),
-}
-
-
-def pipeline(steps, value_range=(0, 1), seed=None, name="augmentation"):
-    """Build an augmentation from named steps, ready for `tf.data` or a model.
-
-    The lecture's list (random crops and scales, color jitter, translation,
-    rotation, stretching, shearing, lens distortion, pixel noise, Cutout,
-    automatic augmentation) as one `keras.layers.Pipeline`, applied in the
-    order given. Each step is a name of `STEPS` (with its default
-    arguments), a `(name, arguments)` pair overriding some of them, or a
-    Keras layer. Steps that take a `value_range` get this one, and then
-    the pipeline checks it: an eager call on images outside it (0-255
-    pixels for the default (0, 1)) raises a `ValueError` rather than let
-    the colour steps clip them (calls inside `tf.data` or a compiled
-    model are not checked). Step `i` is seeded with `seed + i`, unless
-    its arguments give its own `seed`.
-
-    Map the result over a batched `tf.data.Dataset` (graph mode, parallel
-    calls) or put it first in a model (then it runs on the accelerator and
-    only in training). In `tf.data` under the JAX or PyTorch backend,
-    Keras' own steps switch to TensorFlow by themselves; the other steps
-    (kerasreg's, `"noise"`, layers you pass) are run eagerly through
-    `tf.numpy_function`, which works but holds the GIL: prefer the
-    TensorFlow backend, or the model, for those.
-
-    Args:
-        steps: a list of step names, `(name, arguments)` pairs or layers.
-        value_range: pixel range of the images, passed to the steps that
-            need it. Defaults to `(0, 1)`.
-        seed: base seed of the steps. Defaults to `None`.
-        name: name of the pipeline layer. Defaults to `"augmentation"`.
-
-    Returns:
-        An `AugmentationPipeline` (a `keras.layers.Pipeline`).
-
-    Example:
-    >>> import numpy as np
-    >>> augment = pipeline(["flip", ("rotation", {"factor": 0.1}),
-    ...                     ("cutout", {"size": 4})], seed=0)
-    >>> [type(layer).__name__ for layer in augment.layers]
-    ['RandomFlip', 'RandomRotation', 'Cutout']
-    >>> tuple(augment(np.zeros((2, 16, 16, 3), "float32")).shape)
-    (2, 16, 16, 3)
-    """
-    if not isinstance(steps, (list, tuple)) or not steps:
-        fail("steps", "a non-empty list of step names, (name, arguments) pairs or layers",
-             steps)
-    check_value_range(value_range)
-    if seed is not None:
-        check_number("seed", seed, 0, integer=True)
-    layers = [_make_step(step, value_range, None if seed is None else seed + index)
-              for index, step in enumerate(steps)]
-    ranged = any("value_range" in inspect.signature(type(layer)).parameters
-                 for layer in layers)
-    return AugmentationPipeline(layers, value_range=value_range if ranged else None,
-                                name=name)
 
 
 def mix_batch(images, labels, method="mixup", alpha=None, num_classes=None, seed=None, *,
@@ -456,126 +351,17 @@ def soft_labels(labels, num_classes=None):
         fail("num_classes", "an integer >= 2 when labels are class indices", num_classes)
     check_number("num_classes", num_classes, 2, integer=True)
     if values is not None:
-        _check_class_indices(values.reshape(-1), num_classes)
+        check_class_indices(values.reshape(-1), num_classes)
     indices = ops.reshape(ops.cast(labels, "int32"), (-1,))
     return ops.one_hot(indices, num_classes, dtype="float32")
 
 
-@dataclasses.dataclass
-class LabelPreservation:
-    """Where a transform sends each class, as seen by a classifier of the originals.
+def check_class_indices(values, num_classes):
+    """Check that class indices are whole numbers in [0, num_classes).
 
-    Attributes:
-        matrix: `(C, C)` array indexed by class (C: the largest class seen,
-            plus one); row `a` is the distribution of predicted classes of
-            the transformed images of class `a`, zero for an absent class.
-        accuracy: the classifier's accuracy on the untransformed images.
-        preserved: classes whose transformed images are still mostly
-            predicted as themselves.
-        mapped: `{a: b}` for the other classes: the class `b != a` their
-            transformed images are most often predicted as.
-        swapped: pairs `(a, b)`, `a < b`, that the transform maps into each
-            other (`mapped[a] == b` and `mapped[b] == a`): the transform does
-            not preserve these labels.
+    `num_classes=np.inf` accepts any whole number >= 0. Shared with the
+    label check (`kerasreg.augment.label_check`).
     """
-
-    matrix: np.ndarray
-    accuracy: float
-    preserved: list
-    mapped: dict
-    swapped: list
-
-    def __str__(self):
-        lines = [f"classifier accuracy on the originals: {self.accuracy:.2f}",
-                 f"preserved: {self.preserved}"]
-        lines += [f"{a} -> {b} ({self.matrix[a, b]:.0%})" for a, b in self.mapped.items()]
-        lines.append(f"mapped into each other: {self.swapped}")
-        return "\n".join(lines)
-
-
-def label_preservation(images, labels, transform, predict=None):
-    """Which classes a transform maps into each other (is it label preserving?).
-
-    The lecture warns that an augmentation must preserve the label: a
-    180-degree rotation turns a '6' into a '9' (and 'b' into 'q'). This
-    check transforms every image, classifies the results with a classifier
-    of the untransformed images, and reports where each class lands. By
-    default the classifier is the nearest class mean of the untransformed
-    `images` over the classes present in `labels` (no training needed; the
-    labels may have gaps, e.g. digits 6 and 9 only); pass `predict` to use
-    your own model.
-
-    Args:
-        images: `(N, ...)` images (or any feature arrays).
-        labels: `(N,)` integer classes.
-        transform: callable mapping a batch of images to transformed images
-            (e.g. `lambda x: np.rot90(x, 2, axes=(1, 2))`, or a Keras layer).
-        predict: callable mapping images to class scores `(N, C)` or class
-            indices `(N,)`. Defaults to the nearest class mean.
-
-    Returns:
-        A `LabelPreservation`.
-
-    Example:
-    >>> from kerasreg.datasets import load_digits
-    >>> (x, y), _ = load_digits()
-    >>> check = label_preservation(x, y, lambda images: np.rot90(images, 2, axes=(1, 2)))
-    >>> check.swapped
-    [(6, 9)]
-    >>> 0 in check.preserved and 8 in check.preserved
-    True
-    """
-    if not callable(transform):
-        fail("transform", "a callable mapping a batch of images to transformed images",
-             transform)
-    images = np.asarray(images, "float32")
-    labels = np.asarray(labels).ravel()
-    if len(images) != len(labels) or len(images) == 0:
-        fail_shape("labels", f"an array of one integer class per image ({len(images)} images)",
-                   labels.shape)
-    if not np.isfinite(images).all():
-        fail("images", "finite numbers", "an array holding NaN or inf")
-    _check_class_indices(labels, np.inf)
-    labels = labels.astype("int64")
-    predict = predict or _nearest_class_mean(images, labels)
-    accuracy = float(np.mean(_classes(predict(images)) == labels))
-    predicted = _classes(predict(np.asarray(ops.convert_to_numpy(transform(images)))))
-    # Indexed by class: rows of classes absent from `labels` stay zero.
-    num_classes = int(max(labels.max(), predicted.max())) + 1
-    matrix = np.zeros((num_classes, num_classes))
-    np.add.at(matrix, (labels, predicted), 1)
-    matrix /= np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    present = np.unique(labels).tolist()
-    target = {a: int(matrix[a].argmax()) for a in present}
-    mapped = {a: b for a, b in target.items() if b != a}
-    return LabelPreservation(
-        matrix=matrix, accuracy=accuracy,
-        preserved=[a for a in present if target[a] == a], mapped=mapped,
-        swapped=[(a, b) for a, b in mapped.items() if a < b and mapped.get(b) == a])
-
-
-def _make_step(step, value_range, seed):
-    if isinstance(step, keras.layers.Layer):
-        return step
-    name, arguments = (step, {}) if isinstance(step, str) else _step_pair(step)
-    if name not in STEPS:
-        fail("steps", "names from kerasreg.augment.STEPS: " + ", ".join(STEPS), name)
-    layer_class, defaults = STEPS[name]
-    arguments = {**defaults, "seed": seed, **arguments}  # a step's own seed wins
-    if "value_range" in inspect.signature(layer_class).parameters:
-        arguments.setdefault("value_range", value_range)
-    return layer_class(**arguments)
-
-
-def _step_pair(step):
-    if (not isinstance(step, (tuple, list)) or len(step) != 2 or not isinstance(step[0], str)
-            or not isinstance(step[1], dict)):
-        fail("steps", "made of step names, (name, arguments) pairs or Keras layers", step)
-    return step
-
-
-def _check_class_indices(values, num_classes):
-    """Whole numbers in [0, num_classes) (`np.inf`: any whole number >= 0)."""
     if values.dtype.kind not in "biuf":
         fail("labels", "class indices (integers) or one-hot rows", values.dtype)
     whole = np.isfinite(values) & (values == np.round(values))
@@ -659,22 +445,3 @@ def _draws_and_index(batch, mode):
         return 1, ops.zeros((batch,), "int32")
     examples = ops.arange(batch, dtype="int32")
     return (batch + 1) // 2, ops.minimum(examples, batch - 1 - examples)
-
-
-def _nearest_class_mean(images, labels):
-    """A nearest-class-mean classifier over the classes present in `labels`."""
-    classes = np.unique(labels)
-    flat = images.reshape(len(images), -1)
-    means = np.stack([flat[labels == c].mean(axis=0) for c in classes])
-
-    def predict(batch):
-        batch = np.asarray(batch, "float32").reshape(len(batch), -1)
-        # -|x - m|^2 up to the per-row constant |x|^2.
-        return classes[(2 * batch @ means.T - (means ** 2).sum(axis=1)).argmax(axis=1)]
-
-    return predict
-
-
-def _classes(predictions):
-    predictions = np.asarray(ops.convert_to_numpy(predictions))
-    return predictions.argmax(axis=-1) if predictions.ndim == 2 else predictions.astype(int)
