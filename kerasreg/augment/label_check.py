@@ -6,9 +6,12 @@ mean) and reports which classes the transform swaps.
 """
 
 import dataclasses
+import warnings
 
 import numpy as np
 from keras import ops
+from sklearn.metrics import confusion_matrix
+from sklearn.neighbors import NearestCentroid
 
 from kerasreg._validation import fail, fail_shape
 from kerasreg.augment.mixing import check_class_indices
@@ -95,9 +98,7 @@ def label_preservation(images, labels, transform, predict=None):
     predicted = _classes(predict(np.asarray(ops.convert_to_numpy(transform(images)))))
     # Indexed by class: rows of classes absent from `labels` stay zero.
     num_classes = int(max(labels.max(), predicted.max())) + 1
-    matrix = np.zeros((num_classes, num_classes))
-    np.add.at(matrix, (labels, predicted), 1)
-    matrix /= np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    matrix = confusion_matrix(labels, predicted, labels=np.arange(num_classes), normalize="true")
     present = np.unique(labels).tolist()
     target = {a: int(matrix[a].argmax()) for a in present}
     mapped = {a: b for a, b in target.items() if b != a}
@@ -108,17 +109,11 @@ def label_preservation(images, labels, transform, predict=None):
 
 
 def _nearest_class_mean(images, labels):
-    """A nearest-class-mean classifier over the classes present in `labels`."""
-    classes = np.unique(labels)
-    flat = images.reshape(len(images), -1)
-    means = np.stack([flat[labels == c].mean(axis=0) for c in classes])
-
-    def predict(batch):
-        batch = np.asarray(batch, "float32").reshape(len(batch), -1)
-        # -|x - m|^2 up to the per-row constant |x|^2.
-        return classes[(2 * batch @ means.T - (means ** 2).sum(axis=1)).argmax(axis=1)]
-
-    return predict
+    """scikit-learn's nearest-centroid classifier over the classes present in `labels`."""
+    with warnings.catch_warnings():  # pixels constant within a class (e.g. a black border)
+        warnings.filterwarnings("ignore", "self.within_class_std_dev_", UserWarning)
+        classifier = NearestCentroid().fit(images.reshape(len(images), -1), labels)
+    return lambda batch: classifier.predict(np.asarray(batch, "float32").reshape(len(batch), -1))
 
 
 def _classes(predictions):
