@@ -12,7 +12,7 @@ image, as in torchvision.
 `random_parameters` draws every image's operations and arguments in one
 place; `auto_augment` applies given ones deterministically (a test or a
 lab cell can pass its own). The whole batch goes through each operation
-slot at once (`image_ops.apply_operations`): no loop over the images.
+slot at once (`image_ops.apply_on_levels`): no loop over the images.
 """
 
 import keras
@@ -20,7 +20,7 @@ from keras import ops
 
 from kerasreg._validation import check_number, check_value_range
 from kerasreg.layers.augmentation import _ImageAugmentation
-from kerasreg.layers.image_ops import OPERATIONS, apply_operations
+from kerasreg.layers.image_ops import OPERATIONS, apply_on_levels, to_levels
 
 BINS = 31  # torchvision's num_magnitude_bins: magnitudes 0 to 30
 # Argument at the top bin of each signed or scaled operation, per space (torchvision's
@@ -38,9 +38,9 @@ def auto_augment(images, operations, magnitudes, value_range=(0, 1)):
     """Apply each image's operations in order: `operations[i, k]` with `magnitudes[i, k]`.
 
     The deterministic half of `RandAugment` and `TrivialAugment`: the images
-    are scaled from `value_range` to [0, 1] (values outside are clipped),
-    every column `k` of operations is applied to the whole batch by
-    `image_ops.apply_operations`, and the result is scaled back. Outputs
+    are scaled from `value_range` to 8-bit levels (values outside are
+    clipped), every column `k` of operations is applied to the whole batch
+    by `image_ops.apply_on_levels`, and the result is scaled back. Outputs
     stay inside `value_range` and lie on its 256 levels (except after a
     final colour or sharpness blend), as the 8-bit images of PIL and
     torchvision.
@@ -65,12 +65,14 @@ def auto_augment(images, operations, magnitudes, value_range=(0, 1)):
     82.0
     """
     low, high = value_range
-    images = ops.clip((ops.cast(images, "float32") - low) / (high - low), 0, 1)
+    levels = to_levels(ops.clip((ops.cast(images, "float32") - low) / (high - low), 0, 1))
     operations = ops.cast(operations, "int32")
     magnitudes = ops.cast(magnitudes, "float32")
-    for slot in range(operations.shape[1]):
-        images = apply_operations(images, operations[:, slot], magnitudes[:, slot])
-    return images * (high - low) + low
+    slots = operations.shape[1]
+    for slot in range(slots):
+        levels = apply_on_levels(levels, operations[:, slot], magnitudes[:, slot],
+                                 keep_levels=slot < slots - 1)
+    return levels * ((high - low) / 255) + low
 
 
 def operation_arguments(operations, bins, signs, height, width, space="rand_augment"):

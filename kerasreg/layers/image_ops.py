@@ -1,17 +1,20 @@
 """The 14 image operations of RandAugment and TrivialAugment, vectorized over a batch.
 
 Each operation has PIL's semantics on 8-bit images (the papers' code uses
-PIL): images are floats in [0, 1] and are rounded to 256 levels, the
-pointwise operations are PIL's lookup tables (brightness, contrast,
-posterize, solarize, auto-contrast, equalize, with PIL's truncation), the
-geometric ones PIL's affine transforms with nearest-neighbour sampling and
-black fill, colour and sharpness PIL's blends with a grey or smoothed
-image. `apply_operations` applies one operation per image, each with its
-own argument, to a whole batch at once: one batched affine transform (the
-identity for images with another operation), one per-image, per-channel
-256-entry lookup table (histograms from one segment sum over the batch),
-one elementwise blend. The 14 functions below are that with one operation
-for every image.
+PIL): images are floats in [0, 1], worked on as their 256 levels
+(`to_levels`), the pointwise operations are PIL's lookup tables
+(brightness, contrast, posterize, solarize, auto-contrast, equalize, with
+PIL's truncation), the geometric ones PIL's affine transforms with
+nearest-neighbour sampling and black fill, colour and sharpness PIL's
+blends with a grey or smoothed image. `apply_operations` applies one
+operation per image, each with its own argument, to a whole batch at
+once, with no loop over the images: on TensorFlow and PyTorch each image
+goes through its own operation only (the batch is split by operation and
+put back in order); under JAX, which compiles for static shapes, the
+whole batch goes through one batched affine transform, one per-image,
+per-channel 256-entry lookup table and one blend, each the identity for
+the images whose operation is not in it. The 14 functions below are that
+with one operation for every image.
 
 Arguments (the `magnitudes` of `apply_operations`), per operation:
 
@@ -41,12 +44,8 @@ _GRAY = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, as PIL's convert("L")
 def apply_operations(images, operations, magnitudes):
     """Apply operation `operations[i]` with argument `magnitudes[i]` to image `i`.
 
-    The whole batch goes through three steps, each the identity for the
-    images whose operation is not in it: one affine transform (shears,
-    translations, rotation), one lookup table per image and channel on the
-    256 levels (the pointwise operations; every image is rounded to 256
-    levels here), one blend with the image's grey version or 3 x 3
-    smoothing (colour, sharpness).
+    The images are rounded to the 256 levels of 8-bit images (`to_levels`)
+    and go through `apply_on_levels`.
 
     Args:
         images: `(B, H, W, C)` floats in [0, 1].
@@ -65,12 +64,75 @@ def apply_operations(images, operations, magnitudes):
     >>> np.round(keras.ops.convert_to_numpy(out)[:, 0, 0, 0] * 255).tolist()
     [153.0, 204.0]
     """
-    images = ops.cast(images, "float32")
+    levels = to_levels(ops.cast(images, "float32"))
+    return apply_on_levels(levels, operations, magnitudes) / 255
+
+
+def to_levels(images):
+    """Images in [0, 1] as 8-bit levels: floats rounded to the integers 0 to 255.
+
+    Example:
+    >>> import numpy as np
+    >>> keras.ops.convert_to_numpy(to_levels(np.array([0.0, 0.5, 1.0]))).tolist()
+    [0.0, 128.0, 255.0]
+    """
+    return ops.round(images * 255)
+
+
+def apply_on_levels(levels, operations, magnitudes, keep_levels=False):
+    """`apply_operations` on 8-bit levels (`to_levels`), without converting from [0, 1].
+
+    Each image goes through the one step its operation needs. On
+    TensorFlow and PyTorch the batch is split by operation, each part
+    transformed on its own, and the parts put back in order, so an
+    operation costs in proportion to its images. JAX's compiled functions
+    need static shapes, so there every image goes through the three steps
+    (one affine transform for the shears, translations and rotation, one
+    lookup table per image and channel for the pointwise operations, one
+    blend with the grey or smoothed image for colour and sharpness), each
+    the identity for the images whose operation is not in it. Both give the
+    same result.
+
+    Args:
+        levels: `(B, H, W, C)` float32 integers from 0 to 255.
+        operations: `(B,)` integer indices into `OPERATIONS`.
+        magnitudes: `(B,)` each image's argument (see the module's table).
+        keep_levels: round the colour and sharpness blends to integers, so
+            the output can be the input of the next call. Defaults to `False`.
+
+    Returns:
+        `(B, H, W, C)` float32 in [0, 255]; integers unless a blend is not
+        rounded.
+
+    Example:
+    >>> import numpy as np
+    >>> levels = np.full((2, 1, 1, 3), 102.0, "float32")
+    >>> out = apply_on_levels(levels, [OPERATIONS.index("identity"),
+    ...                                OPERATIONS.index("posterize")], [0.0, 1.0])
+    >>> keras.ops.convert_to_numpy(out)[:, 0, 0, 0].tolist()
+    [102.0, 0.0]
+    """
     operations = ops.cast(operations, "int32")
     magnitudes = ops.cast(magnitudes, "float32")
-    images = _affine_step(images, operations, magnitudes)
-    images = _table_step(images, operations, magnitudes)
-    return _blend_step(images, operations, magnitudes)
+    if keras.backend.backend() == "jax":
+        levels = _affine_step(levels, operations, magnitudes)
+        levels = _table_step(levels, operations, magnitudes)
+        levels = _blend_step(levels, operations, magnitudes)
+        return ops.round(levels) if keep_levels else levels
+    parts, positions = [], []
+    for names, step in _STEPS.items():
+        chosen = ops.where(ops.any(ops.equal(operations[:, None], [_INDEX[n] for n in names]),
+                                   axis=1))[0]
+        part = ops.take(levels, chosen, axis=0)
+        # A part known to be empty is left alone (PyTorch's affine transform refuses it).
+        if step is not None and part.shape[0] != 0:
+            part = step(part, ops.take(operations, chosen), ops.take(magnitudes, chosen))
+            if keep_levels and names in _BLENDS:
+                part = ops.round(part)
+        parts.append(part)
+        positions.append(chosen)
+    order = ops.argsort(ops.concatenate(positions))
+    return ops.take(ops.concatenate(parts), order, axis=0)
 
 
 def identity(images):
@@ -278,50 +340,105 @@ def _affine_step(images, operations, magnitudes):
                                       fill_mode="constant", fill_value=0)
 
 
-def _table_step(images, operations, magnitudes):
-    """Round to 256 levels and look each pixel up in its image's and channel's table."""
-    batch, channels = ops.shape(images)[0], images.shape[-1]
+def _table_step(levels, operations, magnitudes):
+    """Look each pixel up in its image's and channel's table of the 256 levels."""
+    batch, channels = ops.shape(levels)[0], levels.shape[-1]
     offsets = ops.reshape(ops.arange(batch * channels, dtype="int32") * 256,
                           (batch, 1, 1, channels))
-    index = ops.cast(ops.round(images * 255), "int32") + offsets
+    index = ops.cast(levels, "int32") + offsets
     flat = ops.reshape(index, (-1,))
-    histograms = ops.segment_sum(ops.ones_like(flat), flat, num_segments=batch * channels * 256)
+    histograms = _counts(flat, batch * channels * 256)
     tables = _lookup_tables(ops.reshape(histograms, (batch, channels, 256)), operations,
                             magnitudes)
     return ops.take(ops.reshape(tables, (-1,)), index)
 
 
+def _counts(values, length):
+    """How often each of `0 .. length - 1` occurs in the integers `values`.
+
+    `bincount` (four times faster on TensorFlow), but a segment sum under JAX,
+    where a compiled bincount needs a length known when tracing.
+    """
+    if keras.backend.backend() == "jax":
+        return ops.segment_sum(ops.ones_like(values), values, num_segments=length)
+    return ops.bincount(values, minlength=length)
+
+
 def _lookup_tables(histograms, operations, magnitudes):
-    """`(B, C, 256)` tables, output levels / 255, of each image's pointwise operation."""
+    """`(B, C, 256)` tables, the output level of each level, of each image's operation."""
     levels = ops.arange(256, dtype="float32")
-    factor = ops.reshape(magnitudes, (-1, 1, 1))
     counts = ops.cast(histograms, "float32")
+    # Lowest and highest present level (256 and -1 when none), counted without a min or
+    # max, which refuse a batch with no image.
+    absent_below = ops.cast(ops.cumsum(histograms, axis=-1) == 0, "float32")
+    absent_above = ops.cast(ops.flip(ops.cumsum(ops.flip(histograms, -1), axis=-1), -1) == 0,
+                            "float32")
+    high = 255 - ops.sum(absent_above, axis=-1, keepdims=True)
+    statistics = (ops.sum(counts * levels, axis=-1) / ops.sum(counts, axis=-1),
+                  ops.sum(absent_below, axis=-1, keepdims=True), high)
+    factor = ops.reshape(magnitudes, (-1, 1, 1))
     identity = ops.broadcast_to(levels, ops.shape(counts))
-
-    def blend(degenerate):  # PIL's Image.blend(degenerate, image, factor) on 8 bits
-        return ops.clip(ops.floor(degenerate + factor * (levels - degenerate)), 0, 255)
-
-    channel_means = ops.sum(counts * levels, axis=-1) / ops.sum(counts, axis=-1)
-    channels = channel_means.shape[-1]
-    weights = ops.convert_to_tensor(_GRAY if channels == 3 else [1 / channels] * channels)
-    grey_mean = ops.floor(ops.sum(channel_means * weights, axis=-1) + 0.5)
-    step = 2.0 ** (8 - ops.clip(factor, 1, 8))
-    present = histograms > 0
-    low = ops.min(ops.where(present, levels, 256.0), axis=-1, keepdims=True)
-    high = ops.max(ops.where(present, levels, -1.0), axis=-1, keepdims=True)
-    stretched = ops.clip(ops.floor((levels - low) * 255 / ops.maximum(high - low, 1)), 0, 255)
-    tables = {
-        "brightness": blend(0.0),
-        "contrast": blend(ops.reshape(grey_mean, (-1, 1, 1))),
-        "posterize": ops.floor(levels / step) * step,
-        "solarize": ops.where(levels < factor * 255, levels, 255 - levels),
-        "auto_contrast": ops.where(high > low, stretched, identity),
-        "equalize": _equalize_tables(histograms, high),
-    }
+    tables = {name: pointwise(levels, factor, lambda: statistics)
+              for name, pointwise in _POINTWISE.items()}
+    tables["equalize"] = _equalize_tables(histograms, high)
     stacked = ops.stack([ops.broadcast_to(tables.get(name, identity), ops.shape(counts))
                          for name in OPERATIONS], axis=1)
     chosen = ops.take_along_axis(stacked, ops.reshape(operations, (-1, 1, 1, 1)), axis=1)
-    return chosen[:, 0] / 255
+    return chosen[:, 0]
+
+
+def _pixel_statistics(levels):
+    """Channel means `(B, C)`, lowest and highest level `(B, 1, 1, C)` of `(B, H, W, C)` levels."""
+    pixels = ops.cast(ops.shape(levels)[1] * ops.shape(levels)[2], "float32")
+    return (ops.sum(levels, axis=(1, 2)) / pixels,
+            ops.min(levels, axis=(1, 2), keepdims=True, initial=256.0),
+            ops.max(levels, axis=(1, 2), keepdims=True, initial=-1.0))
+
+
+def _enhance(levels, factor, degenerate):
+    """PIL's Image.blend(degenerate, image, factor) on 8-bit levels (truncated, clipped)."""
+    return ops.clip(ops.floor(degenerate + factor * (levels - degenerate)), 0, 255)
+
+
+def _grey_mean(channel_means, rank):
+    """PIL's mean grey level from the channel means, `(B,)` reshaped to rank `rank`."""
+    channels = channel_means.shape[-1]
+    weights = ops.convert_to_tensor(_GRAY if channels == 3 else [1 / channels] * channels)
+    grey = ops.floor(ops.sum(channel_means * weights, axis=-1) + 0.5)
+    return ops.reshape(grey, (-1,) + (1,) * (rank - 1))
+
+
+def _posterize(levels, bits):
+    step = 2.0 ** (8 - ops.clip(bits, 1, 8))
+    return ops.floor(levels / step) * step
+
+
+def _auto_contrast(levels, low, high):
+    stretched = ops.clip(ops.floor((levels - low) * 255 / ops.maximum(high - low, 1)), 0, 255)
+    return ops.where(high > low, stretched, levels)
+
+
+# PIL's lookup tables of the pointwise operations, as functions of the level (0 to 255, a
+# table's entries or an image's pixels), the operation's argument, and a function giving the
+# image's statistics (channel means, lowest and highest level per channel).
+_POINTWISE = {
+    "brightness": lambda levels, factor, statistics: _enhance(levels, factor, 0.0),
+    "contrast": lambda levels, factor, statistics: _enhance(
+        levels, factor, _grey_mean(statistics()[0], len(factor.shape))),
+    "posterize": lambda levels, bits, statistics: _posterize(levels, bits),
+    "solarize": lambda levels, threshold, statistics: ops.where(
+        levels < threshold * 255, levels, 255 - levels),
+    "auto_contrast": lambda levels, factor, statistics: _auto_contrast(levels,
+                                                                       *statistics()[1:]),
+}
+
+
+def _pointwise_step(name):
+    """The step of one pointwise operation, computed on the pixels (no table)."""
+    def step(levels, operations, magnitudes):
+        argument = ops.reshape(magnitudes, (-1, 1, 1, 1))
+        return _POINTWISE[name](levels, argument, lambda: _pixel_statistics(levels))
+    return step
 
 
 def _equalize_tables(histograms, high):
@@ -334,24 +451,56 @@ def _equalize_tables(histograms, high):
     return ops.cast(ops.where(step > 0, table, ops.arange(256, dtype="int32")), "float32")
 
 
-def _blend_step(images, operations, magnitudes):
-    """Colour and sharpness: `x + (1 - factor) (degenerate - x)`, per image."""
-    weight = ops.reshape(1 - magnitudes, (-1, 1, 1, 1))
-    zero = ops.zeros_like(weight)
-    color_weight = ops.where(ops.reshape(_is(operations, "color"), (-1, 1, 1, 1)), weight, zero)
-    sharp_weight = ops.where(ops.reshape(_is(operations, "sharpness"), (-1, 1, 1, 1)), weight,
-                             zero)
+def _grey_difference(images):
+    """The grey image (PIL's luma) minus the image: colour's degenerate direction."""
     channels = images.shape[-1]
     weights = _GRAY if channels == 3 else [1 / channels] * channels
-    grey = ops.tensordot(images, ops.convert_to_tensor([[w] for w in weights]), axes=1)
-    # PIL's SMOOTH kernel is (box of 9 + 4 centre) / 13, so smooth - x = 9/13 (box mean - x);
-    # PIL keeps the border pixels.
+    return ops.tensordot(images, ops.convert_to_tensor([[w] for w in weights]), axes=1) - images
+
+
+def _smooth_difference(images):
+    """PIL's SMOOTH image minus the image, zero on the border (PIL keeps border pixels)."""
+    # PIL's SMOOTH kernel is (box of 9 + 4 centre) / 13, so smooth - x = 9/13 (box mean - x).
     height, width = ops.shape(images)[1], ops.shape(images)[2]
     rows, cols = ops.arange(height), ops.arange(width)
     interior = ops.logical_and(
         ops.logical_and(rows > 0, rows < height - 1)[:, None],
         ops.logical_and(cols > 0, cols < width - 1)[None, :])
-    sharp_weight = sharp_weight * ops.cast(interior, "float32")[None, :, :, None] * (9 / 13)
     box = ops.average_pool(images, pool_size=3, strides=1, padding="same")
-    out = images + color_weight * (grey - images) + sharp_weight * (box - images)
-    return ops.clip(out, 0, 1)
+    return ops.cast(interior, "float32")[None, :, :, None] * (9 / 13) * (box - images)
+
+
+def _blend_weight(operations, magnitudes, name):
+    """`1 - factor` for the images whose operation is `name`, 0 for the others."""
+    return ops.reshape(ops.where(_is(operations, name), 1 - magnitudes, 0.0), (-1, 1, 1, 1))
+
+
+def _blend_step(images, operations, magnitudes):
+    """Colour and sharpness: `x + (1 - factor) (degenerate - x)`, per image."""
+    out = (images + _blend_weight(operations, magnitudes, "color") * _grey_difference(images)
+           + _blend_weight(operations, magnitudes, "sharpness") * _smooth_difference(images))
+    return ops.clip(out, 0, 255)
+
+
+def _color_step(images, operations, magnitudes):
+    return ops.clip(images + _blend_weight(operations, magnitudes, "color")
+                    * _grey_difference(images), 0, 255)
+
+
+def _sharpness_step(images, operations, magnitudes):
+    return ops.clip(images + _blend_weight(operations, magnitudes, "sharpness")
+                    * _smooth_difference(images), 0, 255)
+
+
+# On TensorFlow and PyTorch, the step that applies each group of operations to its images
+# alone (identity needs none); under JAX every image goes through the affine, table and blend
+# steps.
+_STEPS = {
+    ("identity",): None,
+    ("shear_x", "shear_y", "translate_x", "translate_y", "rotate"): _affine_step,
+    **{(name,): _pointwise_step(name) for name in _POINTWISE},
+    ("equalize",): _table_step,
+    ("color",): _color_step,
+    ("sharpness",): _sharpness_step,
+}
+_BLENDS = (("color",), ("sharpness",))
