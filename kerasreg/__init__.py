@@ -11,9 +11,8 @@ from kerasreg import layers  # noqa: F401  (registers the layers for load_model)
 
 __version__ = "0.1.0"
 
-_LAZY_MODULES = ("augment", "callbacks", "curves", "datasets", "grading", "inference",
-                 "initialization", "models", "notebooks", "plots", "preprocessing", "report",
-                 "transfer", "tta", "tuning")
+_LAZY_MODULES = ("augment", "callbacks", "course", "curves", "inference", "initialization",
+                 "models", "preprocessing", "transfer", "tta", "tuning")
 
 
 def __getattr__(name):

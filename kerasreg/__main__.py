@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kerasreg import notebooks, student
+from kerasreg.course import notebooks, student
 
 
 def main(argv=None):

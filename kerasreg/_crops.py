@@ -1,7 +1,7 @@
 """Square crops at random positions of one image: NumPy only, for data loaders and helpers.
 
 Shared by `kerasreg.preprocessing.random_crops` and the texture patches of
-`kerasreg.datasets.load_textures`; each checks its own argument first.
+`kerasreg.course.datasets.load_textures`; each checks its own argument first.
 """
 
 import numpy as np

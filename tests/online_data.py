@@ -5,7 +5,7 @@ variable `KERAS_HOME` points at) with `datasets/cifar-10-python.tar.gz` in
 CIFAR-10's on-disk format, built from real offline images (scikit-learn's
 digits, upscaled to 32 x 32 RGB), and `models/` with MobileNetV2 weight
 files in `keras.applications`' file names (random weights). With
-`KERAS_HOME` set to that folder, `kerasreg.datasets.load_cifar10()` and
+`KERAS_HOME` set to that folder, `kerasreg.course.datasets.load_cifar10()` and
 `keras.applications.MobileNetV2(weights="imagenet")` find their files in
 the cache and download nothing: the code Colab users run is the code the
 tests run.

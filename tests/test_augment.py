@@ -24,7 +24,7 @@ import kerasreg.augment
 from kerasreg.augment import (STEPS, AugmentationPipeline, cutmix, cutmix_parameters,
                               label_preservation, mix, mix_batch, mix_parameters, mixup,
                               mixup_parameters, pipeline, soft_labels)
-from kerasreg.datasets import load_digits
+from kerasreg.course.datasets import load_digits
 from kerasreg.layers.augmentation import Cutout, RandomPCALighting, RandomScaleCrop
 from tests.layer_checks import assert_save_load_roundtrip
 
@@ -504,7 +504,7 @@ def _saturation(images):
 
 
 def _photos(copies=8, size=64):
-    from kerasreg.datasets import sample_photos
+    from kerasreg.course.datasets import sample_photos
     photos = [_numpy(keras.ops.image.resize(photo.astype("float32") / 255, (size, size)))
               for photo in sample_photos()]
     return np.concatenate([np.stack(photos)] * copies)

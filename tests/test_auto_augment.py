@@ -11,7 +11,7 @@ import pytest
 from layer_checks import assert_runs_mixed_precision, assert_save_load_roundtrip
 from PIL import Image, ImageEnhance, ImageOps
 
-from kerasreg.datasets import sample_photos
+from kerasreg.course.datasets import sample_photos
 from kerasreg.layers import RandAugment, TrivialAugment, auto_augment, image_ops
 from kerasreg.layers.auto_augment import operation_arguments
 from kerasreg.layers.image_ops import OPERATIONS

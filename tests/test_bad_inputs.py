@@ -12,9 +12,10 @@ import keras
 import numpy as np
 import pytest
 
-from kerasreg import (augment, callbacks, curves, datasets, inference, initialization, models,
-                      plots, preprocessing, report, transfer, tta, tuning)
+from kerasreg import (augment, callbacks, curves, inference, initialization, models,
+                      preprocessing, transfer, tta, tuning)
 from kerasreg import layers as kl
+from kerasreg.course import datasets, plots, report
 from kerasreg.layers.augmentation import pca_lighting
 
 NAN = float("nan")

@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from kerasreg import datasets, models
+from kerasreg import models
+from kerasreg.course import datasets
 from kerasreg.curves import LABELS, curve_evidence, diagnose, ema, plot_history
 
 matplotlib.use("Agg")

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasreg import datasets
+from kerasreg.course import datasets
 
 
 def test_load_digits_returns_images_in_unit_range_with_int_labels():

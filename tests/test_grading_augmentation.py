@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from kerasreg import tta
-from kerasreg.grading import GradingError, check_ten_crop_average
+from kerasreg.course.grading import GradingError, check_ten_crop_average
 
 
 def corners(height, width, size):

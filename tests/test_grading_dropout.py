@@ -1,9 +1,10 @@
-"""kerasreg.grading.check_dropout: correct variants pass, each plausible mistake is named."""
+"""kerasreg.course.grading.check_dropout: correct variants pass, each plausible mistake is
+named."""
 
 import numpy as np
 import pytest
 
-from kerasreg.grading import GradingError, check_dropout
+from kerasreg.course.grading import GradingError, check_dropout
 
 
 def vanilla_train(h, p, rng):

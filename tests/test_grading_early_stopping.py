@@ -1,12 +1,12 @@
-"""Tests for kerasreg.grading.check_early_stopping: the lecture's answer and Keras' own
+"""Tests for kerasreg.course.grading.check_early_stopping: the lecture's answer and Keras' own
 callback pass, the plausible wrong ones fail with a message that names the mistake."""
 
 import keras
 import numpy as np
 import pytest
 
-from kerasreg.grading import GradingError, check_early_stopping
-from kerasreg.grading.early_stopping import stopping_epochs
+from kerasreg.course.grading import GradingError, check_early_stopping
+from kerasreg.course.grading.early_stopping import stopping_epochs
 
 
 def test_check_early_stopping_accepts_the_reference_answer():

@@ -1,10 +1,11 @@
-"""kerasreg.grading.check_he_init: correct variants pass, each plausible mistake is named."""
+"""kerasreg.course.grading.check_he_init: correct variants pass, each plausible mistake is
+named."""
 
 import keras
 import numpy as np
 import pytest
 
-from kerasreg.grading import GradingError, check_he_init
+from kerasreg.course.grading import GradingError, check_he_init
 
 
 def he_init(fan_in, fan_out, rng):

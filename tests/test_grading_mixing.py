@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from kerasreg import augment
-from kerasreg.grading import GradingError, check_cutout_mask, check_mixed_labels
+from kerasreg.course.grading import GradingError, check_cutout_mask, check_mixed_labels
 from kerasreg.layers.augmentation import cutout
 
 

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasreg.grading import GradingError, check_batch_norm
+from kerasreg.course.grading import GradingError, check_batch_norm
 
 
 def axes_of(x):

@@ -1,11 +1,11 @@
-"""Tests for kerasreg.grading.check_standardize: training statistics only; the plausible
+"""Tests for kerasreg.course.grading.check_standardize: training statistics only; the plausible
 wrong answers (validation statistics leaking in, wrong axis, variance...) are named."""
 
 import keras
 import numpy as np
 import pytest
 
-from kerasreg.grading import GradingError, check_standardize
+from kerasreg.course.grading import GradingError, check_standardize
 
 
 def standardize(x_train, x_val):

@@ -1,4 +1,4 @@
-"""Tests for kerasreg.grading.check_initial_loss_exercise: ln C and the mean cross-entropy
+"""Tests for kerasreg.course.grading.check_initial_loss_exercise: ln C and the mean cross-entropy
 pass; log10, the predicted class instead of the label, C from the labels... are named."""
 
 import math
@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasreg.grading import GradingError, check_initial_loss_exercise
+from kerasreg.course.grading import GradingError, check_initial_loss_exercise
 
 
 def _picked(probabilities, labels):

@@ -1,4 +1,4 @@
-"""Tests for kerasreg.grading.check_step_decay and check_cosine_decay: the lecture's
+"""Tests for kerasreg.course.grading.check_step_decay and check_cosine_decay: the lecture's
 formulas (and Keras' CosineDecay) pass, the plausible wrong ones are named."""
 
 import bisect
@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasreg.grading import GradingError, check_cosine_decay, check_step_decay
+from kerasreg.course.grading import GradingError, check_cosine_decay, check_step_decay
 
 
 def test_check_step_decay_accepts_a_count_of_the_milestones_passed():

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from kerasreg.grading import GradingError, check_linear_survival, check_stochastic_depth_block
+from kerasreg.course.grading import (GradingError, check_linear_survival,
+                                     check_stochastic_depth_block)
 from kerasreg.layers import linear_survival
 
 

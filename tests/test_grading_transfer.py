@@ -1,8 +1,9 @@
-"""Tests for kerasreg.grading.transfer: the 2x2 transfer decision, its plausible mistakes."""
+"""Tests for kerasreg.course.grading.transfer: the 2x2 transfer decision, its plausible
+mistakes."""
 
 import pytest
 
-from kerasreg.grading import GradingError, check_transfer_strategy
+from kerasreg.course.grading import GradingError, check_transfer_strategy
 from kerasreg.transfer import fine_tune_strategy
 
 

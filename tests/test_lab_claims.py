@@ -23,8 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kerasreg import notebooks
-from kerasreg.report import CLAIMS_HOLD, read_records
+from kerasreg.course import notebooks
+from kerasreg.course.report import CLAIMS_HOLD, read_records
 
 ROOT = Path(__file__).resolve().parents[1]
 LABS = ROOT / "labs"

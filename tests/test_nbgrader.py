@@ -4,8 +4,8 @@
 it does not execute anything), and `python -m kerasreg student` must write
 the same cells. `nbgrader autograde` executes notebooks, so it does not run
 the full labs (minutes each): it runs on a small assignment of two
-notebooks, a synthetic lab (an exercise graded by `kerasreg.grading` and a
-graded cell that needs no answer) and `exercises.ipynb`, the exercise cells
+notebooks, a synthetic lab (an exercise graded by `kerasreg.course.grading`
+and a graded cell that needs no answer) and `exercises.ipynb`, the exercise cells
 of every graded lab (the lab's cells up to its parameters cell, the
 imports, then its cells carrying nbgrader metadata). The submitted solution
 version gets full points; the unanswered student version loses exactly the
@@ -26,8 +26,8 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from kerasreg.notebooks import QUIET_ENVIRONMENT
-from kerasreg.student import student_version
+from kerasreg.course.notebooks import QUIET_ENVIRONMENT
+from kerasreg.course.student import student_version
 
 ROOT = Path(__file__).resolve().parents[1]
 LABS = sorted(ROOT.glob("labs/*.ipynb"))
@@ -68,7 +68,7 @@ def _synthetic_lab():
                                        "name": "python3"}
     notebook.cells = [
         nbformat.v4.new_code_cell("import numpy as np\n\n"
-                                  "from kerasreg.grading import check_he_init"),
+                                  "from kerasreg.course.grading import check_he_init"),
         cell("markdown", "## Exercise\n\nWrite He initialization.", "synthetic_he_instructions"),
         cell("code", "def he_init(fan_in, fan_out, rng):\n    ### BEGIN SOLUTION\n"
                      "    return rng.standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)\n"

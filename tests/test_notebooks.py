@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kerasreg import notebooks
+from kerasreg.course import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_NOTEBOOKS = sorted(ROOT.glob("labs/*.ipynb")) + sorted(ROOT.glob("lectures/*.ipynb"))
@@ -29,7 +29,7 @@ def lab_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("project")
     (folder / "labs").mkdir()
     _write_notebook(folder / "labs" / "a_good.ipynb",
-                    "from kerasreg.report import record",
+                    "from kerasreg.course.report import record",
                     "record('answer', 42.0)")
     _write_notebook(folder / "labs" / "b_bad.ipynb",
                     "x = 1",
@@ -132,7 +132,7 @@ def claim_lab(tmp_path_factory):
     (folder / "labs").mkdir()
     _parameterized_notebook(
         folder / "labs" / "claim.ipynb", "ABLATE = False",
-        "from kerasreg import report\n"
+        "from kerasreg.course import report\n"
         "gain = 0.0 if ABLATE else 0.1\n"
         "result = report.claim('helps', [0.8 + gain, 0.7 + gain, 0.9 + gain], [0.8, 0.7, 0.9])",
         "assert result.holds, result")
@@ -175,7 +175,7 @@ def test_a_failed_run_shows_no_outputs_of_an_earlier_run(tmp_path):
     (folder / "labs").mkdir()
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell("raise RuntimeError('now broken')"),
-                      nbformat.v4.new_code_cell("from kerasreg.report import record\n"
+                      nbformat.v4.new_code_cell("from kerasreg.course.report import record\n"
                                                 "record('stale', 1.0)")]
     notebook.cells[1].outputs = [nbformat.v4.new_output(
         "display_data", data={"application/vnd.kerasreg.record+json": {"stale": 1.0},

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from kerasreg.layers import GroupNorm, InstanceNorm
-from kerasreg.plots import image_grid, normalization_cubes, shared_statistics
+from kerasreg.course.plots import image_grid, normalization_cubes, shared_statistics
 
 X = np.random.default_rng(0).normal(size=(4, 3, 3, 6)).astype("float32")
 

@@ -2,7 +2,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from kerasreg import report
+from kerasreg.course import report
 
 
 def test_record_rounds_floats_and_keeps_them(capsys):

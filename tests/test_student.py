@@ -9,9 +9,9 @@ import re
 import nbformat
 import pytest
 
-from kerasreg import notebooks
+from kerasreg.course import notebooks
 from kerasreg.__main__ import main
-from kerasreg.student import strip_solution, student_version, write_student_versions
+from kerasreg.course.student import strip_solution, student_version, write_student_versions
 
 
 def _grading(grade_id, solution=False, grade=False, points=None):

@@ -1,4 +1,5 @@
-"""Tests for kerasreg.transfer: the 2x2 table, freezing, and the BatchNormalization trap.
+"""Tests for kerasreg.transfer (and the lab's bases in kerasreg.course.sources): the 2x2 table,
+freezing, and the BatchNormalization trap.
 
 The trap tests fine-tune on data far from the source data (shifted and
 scaled), so a BatchNormalization layer in training mode would move its
@@ -13,14 +14,15 @@ import keras
 import numpy as np
 import pytest
 
+import kerasreg.course.sources
 import kerasreg.transfer
 from kerasreg import models
+from kerasreg.course.sources import (mobilenet_base, per_class_subset, photo_patches,
+                                     pretrain_base, source_cnn, train_and_score)
 from kerasreg.layers import StochasticDepth
 from kerasreg.transfer import (STRATEGIES, batchnorm_layers, discriminative, fine_tune,
-                               fine_tune_strategy, freeze, layer_groups, mobilenet_base,
-                               moving_statistics, per_class_subset, photo_patches,
-                               pretrain_base, source_cnn, stage_names, train_and_score,
-                               transfer_model, unfreeze_top)
+                               fine_tune_strategy, freeze, layer_groups, moving_statistics,
+                               stage_names, transfer_model, unfreeze_top)
 
 FILTERS = (4, 8)
 
@@ -547,7 +549,7 @@ def test_moving_statistics_are_copies(base):
 
 
 @pytest.mark.parametrize("module", [kerasreg.transfer.freezing, kerasreg.transfer.heads,
-                                    kerasreg.transfer.fine_tuning, kerasreg.transfer.sources])
+                                    kerasreg.transfer.fine_tuning, kerasreg.course.sources])
 def test_transfer_docstring_examples_run(module):
     results = doctest.testmod(module)
     assert results.attempted > 0 and results.failed == 0

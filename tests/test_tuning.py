@@ -15,7 +15,8 @@ import keras
 import numpy as np
 import pytest
 
-from kerasreg import datasets, models
+from kerasreg import models
+from kerasreg.course import datasets
 from kerasreg.tuning import (Table, check_initial_loss, expected_initial_loss,
                              find_learning_rate, grid_search, overfit_small_sample, refine_grid)
 

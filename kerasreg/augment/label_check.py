@@ -73,7 +73,7 @@ def label_preservation(images, labels, transform, predict=None):
         A `LabelPreservation`.
 
     Example:
-    >>> from kerasreg.datasets import load_digits
+    >>> from kerasreg.course.datasets import load_digits
     >>> (x, y), _ = load_digits()
     >>> check = label_preservation(x, y, lambda images: np.rot90(images, 2, axes=(1, 2)))
     >>> check.swapped

@@ -30,7 +30,8 @@ from the top, every few epochs (gradual unfreezing). Both come from ULMFiT
 (Howard & Ruder, "Universal Language Model Fine-tuning for Text
 Classification", 2018).
 
-The pretrained base needs no download: `pretrain_base` trains a small CNN
+The pretrained base needs no download: `pretrain_base` (course kit, in
+`kerasreg.course.sources`, still importable from here) trains a small CNN
 (`source_cnn`) with the toolkit's own code on an offline source task. The
 transfer lab uses half of the handwritten digits (a source network near 98%
 accurate on its own task); unseen digits are then its "similar" target and
@@ -42,10 +43,25 @@ on Colab); with `weights=None` it runs offline, and everything after it is
 the same code.
 """
 
+import importlib
+
 from kerasreg.transfer.fine_tuning import discriminative, fine_tune, layer_groups
 from kerasreg.transfer.freezing import (batchnorm_layers, freeze, moving_statistics,
                                         unfreeze_top)
 from kerasreg.transfer.heads import (STRATEGIES, fine_tune_strategy, stage_names,
                                      transfer_model)
-from kerasreg.transfer.sources import (mobilenet_base, per_class_subset, photo_patches,
-                                       pretrain_base, source_cnn, train_and_score)
+
+# The lab's pretrained bases are course kit (kerasreg.course.sources), kept importable
+# from here: loaded on first use, so the library does not import the course kit.
+_SOURCES = ("mobilenet_base", "per_class_subset", "photo_patches", "pretrain_base",
+            "source_cnn", "train_and_score")
+
+
+def __getattr__(name):
+    if name in _SOURCES:
+        return getattr(importlib.import_module("kerasreg.course.sources"), name)
+    raise AttributeError(f"module 'kerasreg.transfer' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SOURCES))

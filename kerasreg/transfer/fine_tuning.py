@@ -34,7 +34,7 @@ def layer_groups(model, names=("stem", "middle", "top")):
         A dict `{name: [layers]}` in the order of `names`.
 
     Example:
-    >>> from kerasreg.transfer import source_cnn
+    >>> from kerasreg.course.sources import source_cnn
     >>> groups = layer_groups(source_cnn((8, 8, 1), 3, filters=(4, 8)))
     >>> {name: [type(layer).__name__ for layer in layers] for name, layers in groups.items()}
     {'stem': ['Conv2D', 'BatchNormalization'], 'middle': ['Conv2D', 'BatchNormalization'], \

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kerasreg.grading._checks import GradingError, call as _call
+from kerasreg.course.grading._checks import GradingError, call as _call
 
 # (height, width, crop size): non-square images (a swapped axis cuts past the edge);
 # H even and s odd in the first, so H // 2 - s // 2 is not the centre's (H - s) // 2.

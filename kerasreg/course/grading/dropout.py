@@ -3,7 +3,8 @@
 import numpy as np
 
 from kerasreg._validation import fail
-from kerasreg.grading._checks import GradingError, call as _call, expect_shape as _expect_shape
+from kerasreg.course.grading._checks import (GradingError, call as _call,
+                                             expect_shape as _expect_shape)
 
 
 def check_dropout(train, predict, inverted, keep_probabilities=(0.8, 0.3)):

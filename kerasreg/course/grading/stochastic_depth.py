@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from kerasreg.grading._checks import GradingError, call as _call, expect_shape as _expect_shape
+from kerasreg.course.grading._checks import (GradingError, call as _call,
+                                             expect_shape as _expect_shape)
 
 # (number of blocks L, final survival p_L): at p_L = 0.5 the survival and the
 # drop probability of the last block coincide, so a second value tells them apart.

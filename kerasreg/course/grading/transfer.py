@@ -1,6 +1,6 @@
 """Check of the transfer-learning lab's exercise: the lecture's 2x2 decision table."""
 
-from kerasreg.grading._checks import GradingError, call as _call
+from kerasreg.course.grading._checks import GradingError, call as _call
 
 TABLE = {(True, True): "linear_probe", (False, True): "finetune_top",
          (True, False): "linear_probe_stages", (False, False): "finetune_most"}

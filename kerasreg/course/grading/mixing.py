@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from kerasreg.grading._checks import GradingError, call as _call, expect_shape as _expect_shape
+from kerasreg.course.grading._checks import (GradingError, call as _call,
+                                             expect_shape as _expect_shape)
 
 # (height, width, centre, size): odd and even sides, squares inside the image and
 # hanging over each border, on a non-square image (rows and columns differ).

@@ -3,7 +3,7 @@
 import numpy as np
 
 from kerasreg._validation import fail
-from kerasreg.grading._checks import GradingError, call as _call
+from kerasreg.course.grading._checks import GradingError, call as _call
 
 # Kurtosis of each distribution a student may draw from: a Gaussian's is 3,
 # Keras' HeNormal (a normal truncated at 2 standard deviations) 2.37 (2.35

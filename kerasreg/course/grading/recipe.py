@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from kerasreg.grading._checks import GradingError, call as _call
+from kerasreg.course.grading._checks import GradingError, call as _call
 
 
 def _cases():

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kerasreg.grading._checks import GradingError, call as _call
+from kerasreg.course.grading._checks import GradingError, call as _call
 
 # Validation losses chosen so that the usual mistakes give different answers:
 # a tie with the best (epoch 5 of the first), a better value after the stop

@@ -4,7 +4,7 @@ Used by `python -m kerasreg labs` (and `lectures`): each notebook runs top
 to bottom in a fresh kernel of the current Python (nbclient), a failing
 notebook is reported with its cell and error while the others still run,
 and `build/<folder>/summary.md` gets one row per notebook with its status,
-wall time and the figures it recorded through `kerasreg.report.record`.
+wall time and the figures it recorded through `kerasreg.course.report.record`.
 Parameters (`--param ABLATE=True`) are set on the cell tagged `parameters`
 as papermill does: a cell tagged `injected-parameters` follows it.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kerasreg._validation import fail
 
-from kerasreg.report import read_records
+from kerasreg.course.report import read_records
 
 # TensorFlow's C++ start-up lines would land in every kernel's stderr.
 QUIET_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
@@ -274,5 +274,6 @@ def write_summary(results, path):
     return text
 
 
-# The student-version generator moved to kerasreg.student; these names stay importable here.
-from kerasreg.student import student_version, strip_solution, write_student_versions  # noqa: E402,F401
+# The student-version generator moved to kerasreg.course.student; these names stay importable here.
+from kerasreg.course.student import (student_version, strip_solution,  # noqa: E402,F401
+                                     write_student_versions)

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from kerasreg.grading._checks import GradingError, call as _call, expect_shape as _expect_shape
+from kerasreg.course.grading._checks import (GradingError, call as _call,
+                                             expect_shape as _expect_shape)
 
 # (input shape, momentum, epsilon): a dense batch and a batch of feature maps;
 # at momentum 0.5 swapping momentum and 1 - momentum would go unnoticed.

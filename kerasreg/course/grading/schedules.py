@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from kerasreg.callbacks import cosine_decay, step_decay
-from kerasreg.grading._checks import GradingError, call as _call
+from kerasreg.course.grading._checks import GradingError, call as _call
 
 # Two settings each, so that a hard-coded number, an epoch counted from 1
 # or a milestone read as "after" fails on at least one of them.

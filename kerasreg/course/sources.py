@@ -88,7 +88,7 @@ def pretrain_base(x, y, num_classes, filters=(16, 32, 64), epochs=15, batch_size
 def photo_patches(patch_size=16, per_photo=200, scale=0.25, channels=1, seed=0):
     """The offline source task: which photograph does a patch come from?
 
-    Patches cut at random from `kerasreg.datasets.sample_photos()` (seven
+    Patches cut at random from `kerasreg.course.datasets.sample_photos()` (seven
     real photographs: an astronaut, a cat, a cup of coffee, a rocket, a
     temple, a flower, Grace Hopper), labelled with the photograph's index. Telling
     photographs apart from small patches needs colour, edge and texture
@@ -117,7 +117,7 @@ def photo_patches(patch_size=16, per_photo=200, scale=0.25, channels=1, seed=0):
     """
     from skimage.transform import rescale
 
-    from kerasreg.datasets import sample_photos
+    from kerasreg.course.datasets import sample_photos
     from kerasreg.preprocessing import random_crops
 
     check_number("scale", scale, 0, 1, low_open=True)
