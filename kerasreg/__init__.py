@@ -11,8 +11,11 @@ from kerasreg import layers  # noqa: F401  (registers the layers for load_model)
 
 __version__ = "0.1.0"
 
-_LAZY_MODULES = ("augment", "callbacks", "course", "curves", "inference", "initialization",
-                 "models", "preprocessing", "transfer", "tta", "tuning")
+# The course kit is kerasreg.course; its old names here (datasets, grading, notebooks,
+# plots, report) stay importable as the same modules.
+_LAZY_MODULES = ("augment", "callbacks", "course", "curves", "datasets", "grading", "inference",
+                 "initialization", "models", "notebooks", "plots", "preprocessing", "report",
+                 "transfer", "tta", "tuning")
 
 
 def __getattr__(name):
