@@ -20,7 +20,7 @@ from keras import ops
 
 from kerasreg._validation import check_number, check_value_range
 from kerasreg.layers.augmentation import _ImageAugmentation
-from kerasreg.layers.image_ops import OPERATIONS, apply_on_levels, to_levels
+from kerasreg.layers.image_ops import OPERATIONS, apply_on_levels, from_levels, to_levels
 
 BINS = 31  # torchvision's num_magnitude_bins: magnitudes 0 to 30
 # Argument at the top bin of each signed or scaled operation, per space (torchvision's
@@ -64,15 +64,14 @@ def auto_augment(images, operations, magnitudes, value_range=(0, 1)):
     >>> float(keras.ops.convert_to_numpy(out)[0, 0, 0, 0])  # 255 - 200, times 1.5
     82.0
     """
-    low, high = value_range
-    levels = to_levels(ops.clip((ops.cast(images, "float32") - low) / (high - low), 0, 1))
+    levels = to_levels(ops.cast(images, "float32"), value_range)
     operations = ops.cast(operations, "int32")
     magnitudes = ops.cast(magnitudes, "float32")
     slots = operations.shape[1]
     for slot in range(slots):
         levels = apply_on_levels(levels, operations[:, slot], magnitudes[:, slot],
                                  keep_levels=slot < slots - 1)
-    return levels * ((high - low) / 255) + low
+    return from_levels(levels, value_range)
 
 
 def operation_arguments(operations, bins, signs, height, width, space="rand_augment"):

@@ -44,8 +44,8 @@ _GRAY = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, as PIL's convert("L")
 def apply_operations(images, operations, magnitudes):
     """Apply operation `operations[i]` with argument `magnitudes[i]` to image `i`.
 
-    The images are rounded to the 256 levels of 8-bit images (`to_levels`)
-    and go through `apply_on_levels`.
+    The images are rounded to the 256 levels of 8-bit images (`to_levels`),
+    go through `apply_on_levels` and come back to [0, 1].
 
     Args:
         images: `(B, H, W, C)` floats in [0, 1].
@@ -65,18 +65,35 @@ def apply_operations(images, operations, magnitudes):
     [153.0, 204.0]
     """
     levels = to_levels(ops.cast(images, "float32"))
-    return apply_on_levels(levels, operations, magnitudes) / 255
+    return from_levels(apply_on_levels(levels, operations, magnitudes))
 
 
-def to_levels(images):
-    """Images in [0, 1] as 8-bit levels: floats rounded to the integers 0 to 255.
+def to_levels(images, value_range=(0, 1)):
+    """Images in `value_range` as 8-bit levels: floats rounded to the integers 0 to 255.
+
+    Values outside `value_range` are clipped to it.
 
     Example:
     >>> import numpy as np
-    >>> keras.ops.convert_to_numpy(to_levels(np.array([0.0, 0.5, 1.0]))).tolist()
-    [0.0, 128.0, 255.0]
+    >>> keras.ops.convert_to_numpy(to_levels(np.array([0.0, 0.5, 1.0, 1.2]))).tolist()
+    [0.0, 128.0, 255.0, 255.0]
     """
-    return ops.round(images * 255)
+    low, high = value_range
+    images = images - low if low else images  # one pass less over the pixels for low = 0
+    return ops.round(ops.clip(images * (255 / (high - low)), 0, 255))
+
+
+def from_levels(levels, value_range=(0, 1)):
+    """8-bit levels (0 to 255) back to `value_range`: the inverse of `to_levels`.
+
+    Example:
+    >>> import numpy as np
+    >>> keras.ops.convert_to_numpy(from_levels(np.array([0.0, 51.0]), (-1, 4))).tolist()
+    [-1.0, 0.0]
+    """
+    low, high = value_range
+    images = levels * ((high - low) / 255)
+    return images + low if low else images
 
 
 def apply_on_levels(levels, operations, magnitudes, keep_levels=False):
@@ -342,14 +359,28 @@ def _affine_step(images, operations, magnitudes):
 
 def _table_step(levels, operations, magnitudes):
     """Look each pixel up in its image's and channel's table of the 256 levels."""
+    histograms, index = _histograms(levels)
+    return _look_up(_lookup_tables(histograms, operations, magnitudes), index)
+
+
+def _equalize_step(levels, operations, magnitudes):
+    """Equalize alone: the table step with only the equalize tables."""
+    histograms, index = _histograms(levels)
+    return _look_up(_equalize_tables(histograms, _present_range(histograms)[1]), index)
+
+
+def _histograms(levels):
+    """`(B, C, 256)` counts of each level per image and channel, and each pixel's entry."""
     batch, channels = ops.shape(levels)[0], levels.shape[-1]
     offsets = ops.reshape(ops.arange(batch * channels, dtype="int32") * 256,
                           (batch, 1, 1, channels))
     index = ops.cast(levels, "int32") + offsets
-    flat = ops.reshape(index, (-1,))
-    histograms = _counts(flat, batch * channels * 256)
-    tables = _lookup_tables(ops.reshape(histograms, (batch, channels, 256)), operations,
-                            magnitudes)
+    counts = _counts(ops.reshape(index, (-1,)), batch * channels * 256)
+    return ops.reshape(counts, (batch, channels, 256)), index
+
+
+def _look_up(tables, index):
+    """Each pixel's entry (from `_histograms`) in its image's and channel's table."""
     return ops.take(ops.reshape(tables, (-1,)), index)
 
 
@@ -364,18 +395,25 @@ def _counts(values, length):
     return ops.bincount(values, minlength=length)
 
 
+def _present_range(histograms):
+    """Lowest and highest level present, `(B, C, 1)` (256 and -1 when none).
+
+    Counted from the cumulative histograms, not with a min or max, which
+    refuse a batch with no image.
+    """
+    absent_below = ops.cast(ops.cumsum(histograms, axis=-1) == 0, "float32")
+    absent_above = ops.cast(ops.flip(ops.cumsum(ops.flip(histograms, -1), axis=-1), -1) == 0,
+                            "float32")
+    return (ops.sum(absent_below, axis=-1, keepdims=True),
+            255 - ops.sum(absent_above, axis=-1, keepdims=True))
+
+
 def _lookup_tables(histograms, operations, magnitudes):
     """`(B, C, 256)` tables, the output level of each level, of each image's operation."""
     levels = ops.arange(256, dtype="float32")
     counts = ops.cast(histograms, "float32")
-    # Lowest and highest present level (256 and -1 when none), counted without a min or
-    # max, which refuse a batch with no image.
-    absent_below = ops.cast(ops.cumsum(histograms, axis=-1) == 0, "float32")
-    absent_above = ops.cast(ops.flip(ops.cumsum(ops.flip(histograms, -1), axis=-1), -1) == 0,
-                            "float32")
-    high = 255 - ops.sum(absent_above, axis=-1, keepdims=True)
-    statistics = (ops.sum(counts * levels, axis=-1) / ops.sum(counts, axis=-1),
-                  ops.sum(absent_below, axis=-1, keepdims=True), high)
+    low, high = _present_range(histograms)
+    statistics = (ops.sum(counts * levels, axis=-1) / ops.sum(counts, axis=-1), low, high)
     factor = ops.reshape(magnitudes, (-1, 1, 1))
     identity = ops.broadcast_to(levels, ops.shape(counts))
     tables = {name: pointwise(levels, factor, lambda: statistics)
@@ -499,7 +537,7 @@ _STEPS = {
     ("identity",): None,
     ("shear_x", "shear_y", "translate_x", "translate_y", "rotate"): _affine_step,
     **{(name,): _pointwise_step(name) for name in _POINTWISE},
-    ("equalize",): _table_step,
+    ("equalize",): _equalize_step,
     ("color",): _color_step,
     ("sharpness",): _sharpness_step,
 }
