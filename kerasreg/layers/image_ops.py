@@ -136,20 +136,25 @@ def apply_on_levels(levels, operations, magnitudes, keep_levels=False):
         levels = _table_step(levels, operations, magnitudes)
         levels = _blend_step(levels, operations, magnitudes)
         return ops.round(levels) if keep_levels else levels
-    parts, positions = [], []
-    for names, step in _STEPS.items():
-        chosen = ops.where(ops.any(ops.equal(operations[:, None], [_INDEX[n] for n in names]),
-                                   axis=1))[0]
-        part = ops.take(levels, chosen, axis=0)
+    # Sort the batch by operation group, transform each group's slice, undo the sort.
+    groups = ops.take(_GROUP_OF_OPERATION, operations)
+    order = ops.argsort(groups)
+    sizes = ops.bincount(groups, minlength=len(_STEPS))
+    starts = ops.cumsum(sizes) - sizes
+    levels, operations, magnitudes = (ops.take(values, order, axis=0)
+                                      for values in (levels, operations, magnitudes))
+    parts = []
+    for group, (names, step) in enumerate(_STEPS.items()):
+        start, size = starts[group], sizes[group]
+        part = ops.slice(levels, [start, 0, 0, 0], [size, *ops.shape(levels)[1:]])
         # A part known to be empty is left alone (PyTorch's affine transform refuses it).
         if step is not None and part.shape[0] != 0:
-            part = step(part, ops.take(operations, chosen), ops.take(magnitudes, chosen))
+            part = step(part, ops.slice(operations, [start], [size]),
+                        ops.slice(magnitudes, [start], [size]))
             if keep_levels and names in _BLENDS:
                 part = ops.round(part)
         parts.append(part)
-        positions.append(chosen)
-    order = ops.argsort(ops.concatenate(positions))
-    return ops.take(ops.concatenate(parts), order, axis=0)
+    return ops.take(ops.concatenate(parts), ops.argsort(order), axis=0)
 
 
 def identity(images):
@@ -542,3 +547,5 @@ _STEPS = {
     ("sharpness",): _sharpness_step,
 }
 _BLENDS = (("color",), ("sharpness",))
+_GROUP_OF_OPERATION = [next(group for group, names in enumerate(_STEPS) if name in names)
+                       for name in OPERATIONS]
