@@ -5,6 +5,9 @@ one of its images): JAX compiles each operation once per shape when it runs
 eagerly, so one shape keeps this file fast under KERAS_BACKEND=jax.
 """
 
+import doctest
+import importlib
+
 import keras
 import numpy as np
 import pytest
@@ -224,3 +227,10 @@ def test_runs_inside_tf_data():
         out = np.concatenate([batch.numpy() for batch in dataset])
         assert out.shape == images.shape and out.min() >= 0 and out.max() <= 1
         assert not np.allclose(out, images)
+
+
+@pytest.mark.parametrize("module", ["image_ops", "auto_augment"])
+def test_docstring_examples_run(module):
+    # On every backend: TensorFlow and PyTorch split the batch by operation, JAX does not.
+    results = doctest.testmod(importlib.import_module(f"kerasreg.layers.{module}"))
+    assert results.attempted > 0 and results.failed == 0
