@@ -20,6 +20,23 @@ def median_seconds(function, repeats=5, warmup=1):
     return statistics.median(seconds(function) for _ in range(repeats))
 
 
+def interleaved_median_seconds(functions, repeats=5, warmup=1):
+    """Median wall time of each of `functions` (a dict), timed in turn within each repeat.
+
+    On a shared machine whose speed drifts over minutes, timing the
+    compared functions one after another in every repeat keeps their ratio
+    honest where timing each one's repeats in a block would not.
+    """
+    for function in functions.values():
+        for _ in range(warmup):
+            function()
+    times = {label: [] for label in functions}
+    for _ in range(repeats):
+        for label, function in functions.items():
+            times[label].append(seconds(function))
+    return {label: statistics.median(values) for label, values in times.items()}
+
+
 def python_seconds(code, repeats=5):
     """Median wall time of a fresh `python -c code`."""
     return median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True),

@@ -2,8 +2,9 @@
 
 One float32 batch (default 64 x 224 x 224 x 3, pixels in [0, 1]) repeated
 `--batches` times in a `tf.data` pipeline (TensorFlow backend, graph mode,
-one map call at a time), median over `--repeats` passes after one warm-up
-(`_timing.median_seconds`). Printed in images/s:
+one map call at a time), median over `--repeats` passes after one warm-up,
+the layers timed in turn within each pass (`_timing.interleaved_median_seconds`:
+this machine's speed drifts by up to 2x over minutes). Printed in images/s:
 
 - an identity map: the memory bound of the pipeline;
 - `keras.layers.RandAugment(num_ops=2, factor=0.3)`: Keras' factor in
@@ -16,7 +17,7 @@ Under `KERAS_BACKEND=jax` or `torch` the layers run eagerly on one batch per
 call (as `bench_augmentation.py`), each call waiting for its result. The
 script exits with status 1 when the target is missed.
 
-    python benchmarks/bench_auto_augment.py [--shape 64 224 224 3] [--batches 3] [--repeats 3]
+    python benchmarks/bench_auto_augment.py [--shape 64 224 224 3] [--batches 9] [--repeats 5]
 """
 
 import argparse
@@ -29,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from _timing import median_seconds, verdict  # noqa: E402
+from _timing import interleaved_median_seconds, verdict  # noqa: E402
 from bench_augmentation import run  # noqa: E402
 
 from kerasreg.layers import RandAugment, TrivialAugment  # noqa: E402
@@ -42,8 +43,8 @@ TARGET = 20.0
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", type=int, nargs=4, default=[64, 224, 224, 3])
-    parser.add_argument("--batches", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batches", type=int, default=9)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
 
     x_numpy = np.random.default_rng(0).random(args.shape, dtype="float32")
@@ -75,10 +76,11 @@ def main(argv=None):
         def timed(layer):
             return run(lambda: x if layer is None else layer(x, training=True))
 
-    rates = {}
-    for label, layer in layers.items():
-        rates[label] = images / median_seconds(timed(layer), repeats=args.repeats)
-        print(f"{label}: {rates[label]:,.1f} images/s", flush=True)
+    medians = interleaved_median_seconds({label: timed(layer) for label, layer in layers.items()},
+                                         repeats=args.repeats)
+    rates = {label: images / median for label, median in medians.items()}
+    for label, rate in rates.items():
+        print(f"{label}: {rate:,.1f} images/s")
     keras_rate = rates["keras.layers.RandAugment(num_ops=2, factor=0.3)"]
     ratio = rates["kerasreg RandAugment(num_ops=2, magnitude=9)"] / keras_rate
     print(f"kerasreg RandAugment vs keras.layers.RandAugment: {ratio:.1f}x "
