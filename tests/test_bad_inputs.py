@@ -16,6 +16,7 @@ from kerasreg import (augment, callbacks, curves, inference, initialization, mod
                       preprocessing, transfer, tta, tuning)
 from kerasreg import layers as kl
 from kerasreg.course import datasets, plots, report
+from kerasreg.layers import auto_augment, image_ops
 from kerasreg.layers.augmentation import pca_lighting
 
 NAN = float("nan")
@@ -241,6 +242,16 @@ BAD_INPUTS = [
     ("scale_crop count", lambda: kl.scale_crop(IMAGES, [8] * 3, np.zeros((4, 2)), 4),
      "short_sides"),
     ("resized_shape 0", lambda: kl.resized_shape(8, 8, 0), "short_side"),
+    ("auto_augment operation 20", lambda: auto_augment(IMAGES, [[20]] * 4, [[1.0]] * 4),
+     "operations"),
+    ("auto_augment operation -1", lambda: auto_augment(IMAGES, [[-1]] * 4, [[1.0]] * 4),
+     "operations"),
+    ("auto_augment count", lambda: auto_augment(IMAGES, [[1]], [[1.0]]), "operations"),
+    ("auto_augment magnitudes count", lambda: auto_augment(IMAGES, [[1]] * 4, [[1.0]] * 2),
+     "magnitudes"),
+    ("auto_augment rank 3", lambda: auto_augment(IMAGES[0], [[1]] * 4, [[1.0]] * 4), "images"),
+    ("apply_operations count", lambda: image_ops.apply_operations(IMAGES, [1, 2], [1.0] * 4),
+     "operations"),
     ("mixup count", lambda: augment.mixup(IMAGES, np.eye(4), [0.5] * 3, [1, 0, 3, 2]),
      "lambdas"),
     ("mixup lambda 1.5", lambda: augment.mixup(IMAGES, np.eye(4), [1.5] * 4, [1, 0, 3, 2]),

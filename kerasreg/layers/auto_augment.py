@@ -18,7 +18,8 @@ slot at once (`image_ops.apply_on_levels`): no loop over the images.
 import keras
 from keras import ops
 
-from kerasreg._validation import check_number, check_value_range
+from kerasreg._validation import (check_images, check_number, check_one_per_image,
+                                  check_value_range)
 from kerasreg.layers.augmentation import _ImageAugmentation
 from kerasreg.layers.image_ops import OPERATIONS, apply_on_levels, from_levels, to_levels
 
@@ -64,6 +65,9 @@ def auto_augment(images, operations, magnitudes, value_range=(0, 1)):
     >>> float(keras.ops.convert_to_numpy(out)[0, 0, 0, 0])  # 255 - 200, times 1.5
     82.0
     """
+    check_images(images)
+    check_one_per_image("operations", operations, images)
+    check_one_per_image("magnitudes", magnitudes, images)
     levels = to_levels(ops.cast(images, "float32"), value_range)
     operations = ops.cast(operations, "int32")
     magnitudes = ops.cast(magnitudes, "float32")

@@ -32,6 +32,7 @@ Arguments (the `magnitudes` of `apply_operations`), per operation:
 import keras
 from keras import ops
 
+from kerasreg._validation import check_one_per_image, check_values
 from kerasreg.layers._operation_steps import (  # noqa: F401 (OPERATIONS is public here)
     BLENDS, GROUP_OF_OPERATION, INDEX, OPERATIONS, STEPS, affine_step, blend_step, table_step)
 
@@ -124,6 +125,9 @@ def apply_on_levels(levels, operations, magnitudes, keep_levels=False):
     >>> keras.ops.convert_to_numpy(out)[:, 0, 0, 0].tolist()
     [102.0, 0.0]
     """
+    check_one_per_image("operations", operations, levels)
+    check_one_per_image("magnitudes", magnitudes, levels)
+    check_values("operations", operations, 0, len(OPERATIONS) - 1)
     operations = ops.cast(operations, "int32")
     magnitudes = ops.cast(magnitudes, "float32")
     if keras.backend.backend() == "jax":
